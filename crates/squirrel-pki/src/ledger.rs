@@ -1,0 +1,247 @@
+//! The CA's ledger: every certificate it issues, recorded in SQLite before
+//! the certificate's file is written, so that nothing issued is ever
+//! forgotten and revocation has something to revoke.
+
+use crate::error::{PkiError, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::Path;
+
+/// The ledger's file name inside a CA directory.
+pub const LEDGER_FILE: &str = "ledger.sqlite3";
+
+/// One issued certificate.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Serial number, upper-case hex without separators.
+    pub serial: String,
+    pub subject: String,
+    pub alt_names: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub profile: String,
+    pub sha256_fingerprint: String,
+    /// `valid` or `revoked`.
+    pub status: String,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    #[serde(skip)]
+    pub pem: String,
+}
+
+/// An open ledger database.
+pub struct Ledger {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS certificates (
+    serial             TEXT PRIMARY KEY,
+    subject            TEXT NOT NULL,
+    alt_names          TEXT NOT NULL,
+    not_before         TEXT NOT NULL,
+    not_after          TEXT NOT NULL,
+    profile            TEXT NOT NULL,
+    sha256_fingerprint TEXT NOT NULL UNIQUE,
+    status             TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked')),
+    revoked_at         TEXT,
+    revocation_reason  TEXT,
+    pem                TEXT NOT NULL,
+    issued_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+";
+
+impl Ledger {
+    /// Opens the ledger at `path`, creating it (mode 0600) when missing.
+    pub fn open(path: &Path) -> Result<Self> {
+        let existed = path.exists();
+        let conn = Connection::open(path).map_err(|e| {
+            PkiError::invalid(
+                format!("cannot open the ledger database ({e})"),
+                "check that the CA directory is writable",
+            )
+            .in_file(path)
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| PkiError::Ledger(e).in_file(path))?;
+        if !existed {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(Ledger { conn })
+    }
+
+    /// True when a certificate with this serial was already issued.
+    pub fn has_serial(&self, serial: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM certificates WHERE serial = ?1",
+                [serial],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Records a newly issued certificate.
+    pub fn record(&self, entry: &LedgerEntry) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO certificates
+               (serial, subject, alt_names, not_before, not_after, profile,
+                sha256_fingerprint, status, pem)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'valid', ?8)",
+            params![
+                entry.serial,
+                entry.subject,
+                serde_json::to_string(&entry.alt_names).expect("strings serialize"),
+                entry.not_before,
+                entry.not_after,
+                entry.profile,
+                entry.sha256_fingerprint,
+                entry.pem,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every certificate, oldest first.
+    pub fn list(&self) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT serial, subject, alt_names, not_before, not_after, profile,
+                    sha256_fingerprint, status, revoked_at, revocation_reason, pem
+             FROM certificates ORDER BY issued_at, rowid",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let names: String = row.get(2)?;
+            Ok(LedgerEntry {
+                serial: row.get(0)?,
+                subject: row.get(1)?,
+                alt_names: serde_json::from_str(&names).unwrap_or_default(),
+                not_before: row.get(3)?,
+                not_after: row.get(4)?,
+                profile: row.get(5)?,
+                sha256_fingerprint: row.get(6)?,
+                status: row.get(7)?,
+                revoked_at: row.get(8)?,
+                revocation_reason: row.get(9)?,
+                pem: row.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Marks a certificate revoked. The serial may be given with or without
+    /// colons, in any case, with or without leading zeros.
+    pub fn revoke(&self, serial: &str, reason: &str, at: &str) -> Result<LedgerEntry> {
+        let wanted = normalize_serial(serial);
+        let entry = self
+            .list()?
+            .into_iter()
+            .find(|e| normalize_serial(&e.serial) == wanted)
+            .ok_or_else(|| {
+                PkiError::invalid(
+                    format!("no certificate with serial {serial} in the ledger"),
+                    "run `squirrel pki list` to see the serials this CA issued",
+                )
+            })?;
+        if entry.status == "revoked" {
+            return Err(PkiError::Refused(format!(
+                "certificate {} ({}) is already revoked",
+                entry.serial, entry.subject
+            )));
+        }
+        self.conn.execute(
+            "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3
+             WHERE serial = ?1",
+            params![entry.serial, at, reason],
+        )?;
+        Ok(LedgerEntry {
+            status: "revoked".into(),
+            revoked_at: Some(at.into()),
+            revocation_reason: Some(reason.into()),
+            ..entry
+        })
+    }
+
+    /// The next CRL number (1, 2, ...), remembered across runs.
+    pub fn next_crl_number(&self) -> Result<u64> {
+        let tx = self.conn.unchecked_transaction()?;
+        let current: Option<i64> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'crl_number'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let next = current.unwrap_or(0) + 1;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('crl_number', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [next],
+        )?;
+        tx.commit()?;
+        Ok(next as u64)
+    }
+}
+
+/// A serial as upper-case hex without colons or leading zeros.
+pub fn normalize_serial(serial: &str) -> String {
+    let hex: String = serial
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(serial: &str, fp: &str) -> LedgerEntry {
+        LedgerEntry {
+            serial: serial.into(),
+            subject: "CN=member".into(),
+            alt_names: vec!["localhost".into()],
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2026-04-01T00:00:00Z".into(),
+            profile: "server".into(),
+            sha256_fingerprint: fp.into(),
+            status: "valid".into(),
+            revoked_at: None,
+            revocation_reason: None,
+            pem: "PEM".into(),
+        }
+    }
+
+    #[test]
+    fn records_lists_revokes_and_keeps_serials_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join(LEDGER_FILE)).unwrap();
+        ledger.record(&entry("0A1B", "AA")).unwrap();
+        assert!(ledger.has_serial("0A1B").unwrap());
+        assert!(
+            ledger.record(&entry("0A1B", "BB")).is_err(),
+            "serials are unique"
+        );
+        let revoked = ledger
+            .revoke("0a:1b", "keyCompromise", "2026-02-01T00:00:00Z")
+            .unwrap();
+        assert_eq!(revoked.status, "revoked");
+        let all = ledger.list().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].revocation_reason.as_deref(), Some("keyCompromise"));
+        assert!(ledger.revoke("0A1B", "unspecified", "x").is_err());
+        assert_eq!(ledger.next_crl_number().unwrap(), 1);
+        assert_eq!(ledger.next_crl_number().unwrap(), 2);
+    }
+}

@@ -1,0 +1,24 @@
+//! One module per subcommand. Each exposes clap argument types and a `run`
+//! function returning `anyhow::Result<ExitCode>`.
+
+pub mod demo;
+pub mod passphrase;
+pub mod pki;
+
+use std::process::ExitCode;
+
+/// Turns a command's result into the process exit code, printing the error
+/// chain the way users of openssl or curl expect: one paragraph on stderr,
+/// exit code 1.
+pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("squirrel: error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `squirrel pki sign` and `squirrel pki issue`: the CA at work.
+
+use super::{parse_algorithm, parse_alt_name, CaArgs};
+use crate::cli::passphrase::{KdfArgs, PassArgs};
+use anyhow::{bail, Result};
+use clap::Args;
+use squirrel_pki::files::{self, PUBLIC_MODE};
+use squirrel_pki::issue::issue_paths;
+use squirrel_pki::sign::{Issued, DEFAULT_LEAF_DAYS};
+use squirrel_pki::{AltName, KeyAlgorithm, KeyProtection, Profile, SignOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse().map_err(|e: squirrel_pki::PkiError| e.to_string())
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub ca: CaArgs,
+    /// The certificate signing request to sign.
+    #[arg(long, value_name = "FILE")]
+    pub csr: PathBuf,
+    /// Where to write the certificate.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Lifetime in days (never beyond the CA's own).
+    #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
+    pub days: u32,
+    /// What the certificate is for: server, client or both.
+    #[arg(long, default_value = "server", value_parser = parse_profile)]
+    pub profile: Profile,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub pass: PassArgs,
+}
+
+pub fn sign(args: SignArgs) -> Result<ExitCode> {
+    files::ensure_absent(&args.out, args.force)?;
+    let text = files::read(&args.csr)?;
+    let der = squirrel_pki::pem_file::ders_of(
+        &text,
+        &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
+        "a certificate signing request",
+    )
+    .map_err(|e| e.in_file(&args.csr))?
+    .remove(0);
+    let request = squirrel_pki::csr::parse_csr(&der).map_err(|e| e.in_file(&args.csr))?;
+    let ca = args.ca.open(&args.pass)?;
+    let issued = ca.sign(
+        &request,
+        SignOptions {
+            days: args.days,
+            profile: args.profile,
+        },
+    )?;
+    files::write_atomic(&args.out, issued.pem.as_bytes(), PUBLIC_MODE, args.force)?;
+    report(&issued, &[("certificate", &args.out)]);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(issued: &Issued, paths: &[(&str, &PathBuf)]) {
+    for note in &issued.notes {
+        eprintln!("note: {note}");
+    }
+    let sentence = squirrel_pki::describe::summarize(&issued.der, squirrel_pki::ca::now())
+        .map(|s| s.sentence)
+        .unwrap_or_default();
+    println!("{sentence}");
+    println!("  serial: {}", issued.serial);
+    for (what, path) in paths {
+        println!("  {what:<11}: {}", path.display());
+    }
+}
+
+#[derive(Args)]
+pub struct IssueArgs {
+    /// Names to certify: DNS names, IP addresses, emails. The first names the files.
+    #[arg(required = true, value_name = "NAME", value_parser = parse_alt_name)]
+    pub names: Vec<AltName>,
+    /// A client certificate (for mutual TLS) instead of a server certificate.
+    #[arg(long, conflicts_with = "profile")]
+    pub client: bool,
+    /// What the certificate is for: server, client or both.
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<Profile>,
+    /// Lifetime in days (never beyond the CA's own).
+    #[arg(long, default_value_t = DEFAULT_LEAF_DAYS)]
+    pub days: u32,
+    /// Algorithm of the new key.
+    #[arg(long, value_name = "ALGO", default_value = "ecdsa-p256", value_parser = parse_algorithm)]
+    pub algo: KeyAlgorithm,
+    /// Certificate file (default: NAME[+N][-client].pem in the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Key file (default: NAME[+N][-client]-key.pem in the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Encrypt the new key with the passphrase in environment variable VAR.
+    #[arg(long, value_name = "VAR", conflicts_with = "key_pass_file")]
+    pub key_pass_env: Option<String>,
+    /// Encrypt the new key with the passphrase on the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub key_pass_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+    /// Replace existing files.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub ca: CaArgs,
+    /// Passphrase of the CA key.
+    #[command(flatten)]
+    pub pass: PassArgs,
+}
+
+pub fn issue(args: IssueArgs) -> Result<ExitCode> {
+    let profile = match (args.client, args.profile) {
+        (true, _) => Profile::Client,
+        (false, Some(p)) => p,
+        (false, None) => Profile::Server,
+    };
+    let (default_cert, default_key) = issue_paths(std::path::Path::new("."), &args.names, profile);
+    let cert_path = args.cert_file.clone().unwrap_or(default_cert);
+    let key_path = args.key_file.clone().unwrap_or(default_key);
+    if cert_path == key_path {
+        bail!("--cert-file and --key-file name the same file; give two different files");
+    }
+    files::ensure_absent(&cert_path, args.force)?;
+    files::ensure_absent(&key_path, args.force)?;
+    let key_protection = if args.key_pass_env.is_some() || args.key_pass_file.is_some() {
+        let leaf_pass = PassArgs {
+            pass_file: args.key_pass_file.clone(),
+            pass_env: args.key_pass_env.clone(),
+            no_pass: false,
+        };
+        leaf_pass.protection_for_new_key(args.kdf.kdf, "key")?
+    } else {
+        // Servers start unattended: the leaf key is plain, mode 0600, as mkcert writes it.
+        KeyProtection::Unencrypted
+    };
+    let ca = args.ca.open(&args.pass)?;
+    let pair = ca.issue_to_files(
+        &args.names,
+        args.algo,
+        &key_protection,
+        SignOptions {
+            days: args.days,
+            profile,
+        },
+        (cert_path, key_path),
+        args.force,
+    )?;
+    report(
+        &pair.issued,
+        &[("certificate", &pair.cert_path), ("key", &pair.key_path)],
+    );
+    Ok(ExitCode::SUCCESS)
+}

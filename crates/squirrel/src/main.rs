@@ -1,0 +1,37 @@
+//! `squirrel`: the command-line face of the Secret Squirrels toolkit.
+//!
+//! This crate only parses arguments and prints; every piece of logic lives in a
+//! library crate (`squirrel-pki`, ...). Each subcommand has its own module
+//! under `cli/`.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Share a secret over HTTPS with your own certificate authority, and see
+/// with your own eyes what a spy on the wire can read.
+#[derive(Parser)]
+#[command(name = "squirrel", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Your own certificate authority: keys, CA, CSRs, signing, inspection, verification.
+    #[command(subcommand)]
+    Pki(cli::pki::PkiCommand),
+    /// Play the whole story of the tutorial end to end on loopback.
+    Demo(cli::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pki(command) => cli::pki::run(command),
+        Command::Demo(args) => cli::demo::run(args),
+    };
+    cli::report(result)
+}
