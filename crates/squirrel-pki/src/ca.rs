@@ -201,7 +201,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .create(dir)
         .map_err(|source| PkiError::Write {
             path: dir.to_path_buf(),
-            source,
+            error: source,
         })
 }
 

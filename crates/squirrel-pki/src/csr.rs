@@ -98,7 +98,7 @@ pub fn parse_csr(der: &[u8]) -> Result<ParsedCsr> {
             ParsedExtension::SubjectKeyIdentifier(_) => {
                 ignored_extensions.push("subjectKeyIdentifier (computed by the CA)".into())
             }
-            other => ignored_extensions.push(format!("{}", extension_label(other))),
+            other => ignored_extensions.push(extension_label(other)),
         }
     }
     let public_key = info.subject_pki.raw.to_vec();

@@ -18,16 +18,18 @@ pub enum PkiError {
         problem: Box<PkiError>,
     },
 
-    #[error("cannot read {}: {source}; check the path and its permissions", path.display())]
+    // The I/O error is part of the message, not a `source`, so that it is
+    // printed once.
+    #[error("cannot read {}: {error}; check the path and its permissions", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("cannot write {}: {source}; choose a directory you can write to", path.display())]
+    #[error("cannot write {}: {error}; choose a directory you can write to", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     #[error("{} already exists; squirrel never overwrites a file unless you pass --force (or choose another name)", path.display())]

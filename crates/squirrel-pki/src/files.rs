@@ -15,7 +15,7 @@ pub const PUBLIC_MODE: u32 = 0o644;
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|source| PkiError::Read {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -40,7 +40,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, force: bool) -> Res
     let dir = parent_dir(path);
     let write_err = |source| PkiError::Write {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".squirrel-")

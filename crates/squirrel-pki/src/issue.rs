@@ -19,7 +19,7 @@ pub fn file_stem(names: &[AltName], profile: Profile) -> String {
         .map(|n| n.to_string())
         .unwrap_or_else(|| "cert".into())
         .replace('*', "_wildcard")
-        .replace([':', '/', '@'], "_");
+        .replace([':', '/'], "_");
     let mut stem = first;
     if names.len() > 1 {
         stem.push_str(&format!("+{}", names.len() - 1));

@@ -18,22 +18,22 @@ use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
-/// The ciphers OpenSSL names in `DEK-Info`.
+/// The ciphers OpenSSL names in `DEK-Info`, all in CBC mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DekCipher {
-    Aes128Cbc,
-    Aes192Cbc,
-    Aes256Cbc,
-    DesEde3Cbc,
+    Aes128,
+    Aes192,
+    Aes256,
+    DesEde3,
 }
 
 impl DekCipher {
     fn parse(name: &str) -> Result<Self> {
         Ok(match name.to_ascii_uppercase().as_str() {
-            "AES-128-CBC" => DekCipher::Aes128Cbc,
-            "AES-192-CBC" => DekCipher::Aes192Cbc,
-            "AES-256-CBC" => DekCipher::Aes256Cbc,
-            "DES-EDE3-CBC" => DekCipher::DesEde3Cbc,
+            "AES-128-CBC" => DekCipher::Aes128,
+            "AES-192-CBC" => DekCipher::Aes192,
+            "AES-256-CBC" => DekCipher::Aes256,
+            "DES-EDE3-CBC" => DekCipher::DesEde3,
             other => {
                 return Err(PkiError::invalid(
                     format!("the key is encrypted with {other}, which squirrel does not read"),
@@ -45,15 +45,15 @@ impl DekCipher {
 
     fn key_len(self) -> usize {
         match self {
-            DekCipher::Aes128Cbc => 16,
-            DekCipher::Aes192Cbc | DekCipher::DesEde3Cbc => 24,
-            DekCipher::Aes256Cbc => 32,
+            DekCipher::Aes128 => 16,
+            DekCipher::Aes192 | DekCipher::DesEde3 => 24,
+            DekCipher::Aes256 => 32,
         }
     }
 
     fn iv_len(self) -> usize {
         match self {
-            DekCipher::DesEde3Cbc => 8,
+            DekCipher::DesEde3 => 8,
             _ => 16,
         }
     }
@@ -98,10 +98,10 @@ pub fn decrypt(block: &pem::Pem, passphrase: &Passphrase) -> Result<Zeroizing<Ve
     let key = bytes_to_key(passphrase.as_bytes(), &iv[..8], cipher.key_len());
     let body = block.contents();
     let plain = match cipher {
-        DekCipher::Aes128Cbc => cbc_decrypt::<aes::Aes128>(&key, &iv, body),
-        DekCipher::Aes192Cbc => cbc_decrypt::<aes::Aes192>(&key, &iv, body),
-        DekCipher::Aes256Cbc => cbc_decrypt::<aes::Aes256>(&key, &iv, body),
-        DekCipher::DesEde3Cbc => cbc_decrypt::<des::TdesEde3>(&key, &iv, body),
+        DekCipher::Aes128 => cbc_decrypt::<aes::Aes128>(&key, &iv, body),
+        DekCipher::Aes192 => cbc_decrypt::<aes::Aes192>(&key, &iv, body),
+        DekCipher::Aes256 => cbc_decrypt::<aes::Aes256>(&key, &iv, body),
+        DekCipher::DesEde3 => cbc_decrypt::<des::TdesEde3>(&key, &iv, body),
     };
     // A bad padding is how a wrong passphrase shows itself in CBC mode.
     plain.ok_or(PkiError::WrongPassphrase)

@@ -98,7 +98,7 @@ pub struct Issued {
     pub serial: String,
     pub not_after: OffsetDateTime,
     /// Notes for the operator: lifetime cut to the CA's, ignored extensions,
-    /// a name added from the common name, a CA without basicConstraints.
+    /// or a name added from the common name (CA warnings are in `CertificateAuthority::warnings`).
     pub notes: Vec<String>,
 }
 
@@ -119,7 +119,7 @@ impl CertificateAuthority {
                 "pass --days 90",
             ));
         }
-        let mut notes = self.warnings.clone();
+        let mut notes = Vec::new();
         notes.extend(
             request
                 .ignored_extensions

@@ -152,39 +152,44 @@ pub fn explain(err: &webpki::Error, v: &Verification<'_>) -> Result<VerifyFailur
     let leaf = parse_certificate(v.leaf)?;
     let leaf_name = describe::short_name(leaf.subject());
     let issuer = describe::short_name(leaf.issuer());
-    let self_signed = leaf.subject().as_raw() == leaf.issuer().as_raw();
+    // A self-signed certificate that is not itself trusted fails first of
+    // all for being self-signed, whatever else is wrong with it (OpenSSL's
+    // error 18).
+    let self_signed = leaf.subject().as_raw() == leaf.issuer().as_raw()
+        && !v.anchors.iter().any(|a| a.as_slice() == v.leaf);
     let validity = format!(
         "valid from {} to {}",
         describe::human_time(leaf.validity().not_before.to_datetime()),
         describe::human_time(leaf.validity().not_after.to_datetime())
     );
-    let (explanation, phrase) = match err {
-        E::UnknownIssuer if self_signed => (
-            format!(
-                "{leaf_name} is self-signed and is not one of the trusted CAs; trust it \
-                 explicitly with --ca, or have it signed by your CA"
-            ),
-            "self-signed certificate",
-        ),
-        E::UnknownIssuer => (
-            format!(
-                "{leaf_name} was issued by {issuer}, which is not among the trusted CAs; pass \
-                 that CA's certificate with --ca (and any intermediate with --untrusted)"
-            ),
-            "unable to get local issuer certificate",
-        ),
-        E::CertExpired { .. } => (
-            format!("{leaf_name} has expired ({validity}); issue a new certificate"),
-            "certificate has expired",
-        ),
-        E::CertNotValidYet { .. } => (
-            format!("{leaf_name} is not valid yet ({validity}); check the clocks"),
-            "certificate is not yet valid",
-        ),
-        E::CertNotValidForName(_) => {
-            let names = describe::alt_names(&leaf);
-            (
+    let (explanation, phrase) =
+        match err {
+            _ if self_signed => (
                 format!(
+                    "{leaf_name} is self-signed and is not one of the trusted CAs; trust it \
+                 explicitly with --ca, or have it signed by your CA"
+                ),
+                "self-signed certificate",
+            ),
+            E::UnknownIssuer => (
+                format!(
+                    "{leaf_name} was issued by {issuer}, which is not among the trusted CAs; pass \
+                 that CA's certificate with --ca (and any intermediate with --untrusted)"
+                ),
+                "unable to get local issuer certificate",
+            ),
+            E::CertExpired { .. } => (
+                format!("{leaf_name} has expired ({validity}); issue a new certificate"),
+                "certificate has expired",
+            ),
+            E::CertNotValidYet { .. } => (
+                format!("{leaf_name} is not valid yet ({validity}); check the clocks"),
+                "certificate is not yet valid",
+            ),
+            E::CertNotValidForName(_) => {
+                let names = describe::alt_names(&leaf);
+                (
+                    format!(
                     "{leaf_name} is not valid for {:?}: it names {}; connect with one of those \
                      names, or issue a certificate that includes this one",
                     v.hostname.unwrap_or(""),
@@ -194,23 +199,22 @@ pub fn explain(err: &webpki::Error, v: &Verification<'_>) -> Result<VerifyFailur
                         names.join(", ")
                     }
                 ),
-                "hostname mismatch",
-            )
-        }
-        E::CertRevoked => (
-            format!("{leaf_name} has been revoked by its CA ({issuer})"),
-            "certificate revoked",
-        ),
-        E::InvalidSignatureForPublicKey
-        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => (
-            format!(
-                "the signature on {leaf_name} does not verify with the key of {issuer}: the \
-                 certificate was altered, or another CA with the same name signed it"
+                    "hostname mismatch",
+                )
+            }
+            E::CertRevoked => (
+                format!("{leaf_name} has been revoked by its CA ({issuer})"),
+                "certificate revoked",
             ),
-            "certificate signature failure",
-        ),
-        E::RequiredEkuNotFoundContext(_) => {
-            (
+            E::InvalidSignatureForPublicKey
+            | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => (
+                format!(
+                    "the signature on {leaf_name} does not verify with the key of {issuer}: the \
+                 certificate was altered, or another CA with the same name signed it"
+                ),
+                "certificate signature failure",
+            ),
+            E::RequiredEkuNotFoundContext(_) => (
                 format!(
                 "{leaf_name} may not be used as a TLS {} certificate (extendedKeyUsage); issue it \
                  with --profile {}",
@@ -218,29 +222,28 @@ pub fn explain(err: &webpki::Error, v: &Verification<'_>) -> Result<VerifyFailur
                 if v.purpose == Purpose::Server { "server" } else { "client" },
             ),
                 "unsupported certificate purpose",
-            )
-        }
-        E::CaUsedAsEndEntity => (
-            format!("{leaf_name} is a CA certificate and cannot be used by a server or client"),
-            "unsupported certificate purpose",
-        ),
-        E::NameConstraintViolation => (
-            format!("{leaf_name} names a host outside its CA's name constraints"),
-            "permitted subtree violation",
-        ),
-        E::PathLenConstraintViolated => (
-            "the chain is longer than a CA's pathLenConstraint allows".to_string(),
-            "path length constraint exceeded",
-        ),
-        E::EndEntityUsedAsCa => (
-            "a certificate in the chain that signs others is not a CA".to_string(),
-            "invalid CA certificate",
-        ),
-        other => (
-            format!("the chain does not verify ({other:?})"),
-            "certificate verify failed",
-        ),
-    };
+            ),
+            E::CaUsedAsEndEntity => (
+                format!("{leaf_name} is a CA certificate and cannot be used by a server or client"),
+                "unsupported certificate purpose",
+            ),
+            E::NameConstraintViolation => (
+                format!("{leaf_name} names a host outside its CA's name constraints"),
+                "permitted subtree violation",
+            ),
+            E::PathLenConstraintViolated => (
+                "the chain is longer than a CA's pathLenConstraint allows".to_string(),
+                "path length constraint exceeded",
+            ),
+            E::EndEntityUsedAsCa => (
+                "a certificate in the chain that signs others is not a CA".to_string(),
+                "invalid CA certificate",
+            ),
+            other => (
+                format!("the chain does not verify ({other:?})"),
+                "certificate verify failed",
+            ),
+        };
     Ok(VerifyFailure {
         explanation,
         openssl_phrase: phrase,

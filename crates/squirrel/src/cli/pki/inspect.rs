@@ -65,7 +65,7 @@ pub fn inspect(args: InspectArgs) -> Result<ExitCode> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Item {
-    Certificate(CertificateSummary),
+    Certificate(Box<CertificateSummary>),
     CertificateRequest {
         subject: String,
         alt_names: Vec<String>,
@@ -97,9 +97,9 @@ fn describe_block(
     now: time::OffsetDateTime,
 ) -> Result<Item> {
     Ok(match block.tag() {
-        "CERTIFICATE" => Item::Certificate(
+        "CERTIFICATE" => Item::Certificate(Box::new(
             describe::summarize(block.contents(), now).map_err(|e| e.in_file(path))?,
-        ),
+        )),
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
             let csr =
                 squirrel_pki::csr::parse_csr(block.contents()).map_err(|e| e.in_file(path))?;

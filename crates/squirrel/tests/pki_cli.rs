@@ -1,0 +1,651 @@
+//! `squirrel pki` end to end: the real binary, real files, exact outputs.
+
+mod common;
+
+use common::Scratch;
+use std::os::unix::fs::PermissionsExt;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn ca_init_writes_three_files_and_never_replaces_a_ca() {
+    let s = Scratch::new();
+    s.write("pw", "secret_password\n");
+    let out = s.ok(&[
+        "pki",
+        "ca",
+        "init",
+        "--pass-file",
+        "pw",
+        "--cn",
+        "my-ca.com",
+        "--country",
+        "US",
+    ]);
+    assert!(
+        out.starts_with(&format!(
+            "Created a new certificate authority in {}\n",
+            s.home().display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("I am my-ca.com according to my-ca.com"),
+        "{out}"
+    );
+    let key = s.home().join("ca-key.pem");
+    assert_eq!(mode(&key), 0o600);
+    assert!(std::fs::read_to_string(&key)
+        .unwrap()
+        .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+    assert!(s.home().join("ledger.sqlite3").exists());
+    let before = std::fs::read(s.home().join("ca.pem")).unwrap();
+
+    let err = s.fails(&["pki", "ca", "init", "--pass-file", "pw"], 1);
+    assert!(err.contains("a CA already exists here"), "{err}");
+    assert_eq!(
+        std::fs::read(s.home().join("ca.pem")).unwrap(),
+        before,
+        "the CA is untouched"
+    );
+
+    let inspect = s.ok(&["pki", "inspect", "ca/ca.pem"]);
+    assert!(
+        inspect.contains("  Subject:             C=US, CN=my-ca.com\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("  CA:                  yes (CA:TRUE, pathlen:0)\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Key Usage (critical): Certificate Sign, CRL Sign\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Basic Constraints (critical): CA:TRUE, pathlen:0\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Subject Key Identifier: "),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Authority Key Identifier: "),
+        "{inspect}"
+    );
+}
+
+#[test]
+fn issue_names_files_like_mkcert_and_tells_the_sentence() {
+    let s = Scratch::new();
+    s.init_ca(&["--cn", "my-ca.com"]);
+    let out = s.ok(&[
+        "pki",
+        "issue",
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "--pass-file",
+        "pw",
+    ]);
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("From "), "{out}");
+    assert!(
+        first.ends_with(", I am localhost (localhost, 127.0.0.1, ::1) according to my-ca.com"),
+        "{out}"
+    );
+    let key = s.path("localhost+2-key.pem");
+    assert_eq!(mode(&key), 0o600);
+    assert!(s
+        .read("localhost+2-key.pem")
+        .starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    assert_eq!(mode(&s.path("localhost+2.pem")), 0o644);
+
+    let inspect = s.ok(&["pki", "inspect", "localhost+2.pem"]);
+    assert!(
+        inspect.contains("    Subject Alternative Name: localhost, 127.0.0.1, ::1\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Key Usage (critical): Digital Signature\n"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains("    Extended Key Usage: TLS Web Server Authentication\n"),
+        "{inspect}"
+    );
+    assert!(inspect.contains("  CA:                  no\n"), "{inspect}");
+    assert!(
+        inspect.contains("(90 days left)") || inspect.contains("(89 days left)"),
+        "{inspect}"
+    );
+
+    // A client certificate, with an encrypted key.
+    std::fs::write(s.path("member-pw"), "member secret\n").unwrap();
+    s.ok(&[
+        "pki",
+        "issue",
+        "alice@squirrels.example",
+        "--client",
+        "--pass-file",
+        "pw",
+        "--key-pass-file",
+        "member-pw",
+    ]);
+    let client = s.ok(&["pki", "inspect", "alice@squirrels.example-client.pem"]);
+    assert!(
+        client.contains("    Extended Key Usage: TLS Web Client Authentication\n"),
+        "{client}"
+    );
+    assert!(s
+        .read("alice@squirrels.example-client-key.pem")
+        .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+
+    // Nothing is overwritten.
+    let err = s.fails(
+        &[
+            "pki",
+            "issue",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "--pass-file",
+            "pw",
+        ],
+        1,
+    );
+    assert!(err.contains("localhost+2.pem already exists"), "{err}");
+    let list = s.ok(&["pki", "list"]);
+    assert_eq!(
+        list.lines().count(),
+        3,
+        "header and two certificates: {list}"
+    );
+}
+
+#[test]
+fn csr_sign_and_verify_with_profiles() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    s.ok(&["pki", "key", "--no-pass", "--out", "server-key.pem"]);
+    s.ok(&[
+        "pki",
+        "csr",
+        "--key",
+        "server-key.pem",
+        "--cn",
+        "my-site.com",
+        "--country",
+        "US",
+        "--org",
+        "My Company",
+        "--san",
+        "localhost",
+        "--san",
+        "127.0.0.1",
+        "--out",
+        "server-csr.pem",
+    ]);
+    let csr = s.ok(&["pki", "inspect", "server-csr.pem"]);
+    assert!(
+        csr.starts_with("Certificate signing request for C=US, O=My Company, CN=my-site.com\n"),
+        "{csr}"
+    );
+    assert!(
+        csr.contains("  Alternative names:   localhost, 127.0.0.1\n"),
+        "{csr}"
+    );
+
+    s.ok(&[
+        "pki",
+        "sign",
+        "--csr",
+        "server-csr.pem",
+        "--out",
+        "server.pem",
+        "--pass-file",
+        "pw",
+        "--days",
+        "30",
+    ]);
+    let ok = s.ok(&[
+        "pki",
+        "verify",
+        "--ca",
+        "ca/ca.pem",
+        "--hostname",
+        "localhost",
+        "server.pem",
+    ]);
+    assert!(ok.starts_with("server.pem: OK\n  From "), "{ok}");
+    assert!(
+        ok.contains("I am my-site.com (localhost, 127.0.0.1) according to Secret Squirrels CA"),
+        "{ok}"
+    );
+    s.ok(&[
+        "pki",
+        "verify",
+        "--ca",
+        "ca/ca.pem",
+        "--hostname",
+        "127.0.0.1",
+        "server.pem",
+    ]);
+    let inspect = s.ok(&["pki", "inspect", "server.pem", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let cert = &json["items"][0];
+    assert_eq!(cert["type"], "certificate");
+    assert!(cert["days_left"].as_i64().unwrap() >= 29 && cert["days_left"].as_i64().unwrap() <= 30);
+
+    // A server certificate is not a client certificate.
+    let err = s.fails(
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "ca/ca.pem",
+            "--purpose",
+            "client",
+            "server.pem",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("OpenSSL, curl and Python say: \"unsupported certificate purpose\""),
+        "{err}"
+    );
+    s.ok(&[
+        "pki",
+        "sign",
+        "--csr",
+        "server-csr.pem",
+        "--out",
+        "both.pem",
+        "--pass-file",
+        "pw",
+        "--profile",
+        "both",
+    ]);
+    s.ok(&[
+        "pki",
+        "verify",
+        "--ca",
+        "ca/ca.pem",
+        "--purpose",
+        "client",
+        "both.pem",
+    ]);
+}
+
+#[test]
+fn verify_names_each_failure_with_the_openssl_phrase() {
+    let s = Scratch::new();
+    s.init_ca(&["--cn", "my-ca.com"]);
+    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
+    let other = s.path("other");
+    s.squirrel(&[
+        "pki",
+        "ca",
+        "init",
+        "--no-pass",
+        "--dir",
+        other.to_str().unwrap(),
+        "--cn",
+        "stranger-ca",
+    ])
+    .assert()
+    .success();
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["--ca", "other/ca.pem", "localhost.pem"],
+            "unable to get local issuer certificate",
+            "localhost was issued by my-ca.com, which is not among the trusted CAs",
+        ),
+        (
+            &[
+                "--ca",
+                "ca/ca.pem",
+                "--at",
+                "2100-01-01T00:00:00Z",
+                "localhost.pem",
+            ],
+            "certificate has expired",
+            "localhost has expired",
+        ),
+        (
+            &[
+                "--ca",
+                "ca/ca.pem",
+                "--at",
+                "2001-01-01T00:00:00Z",
+                "localhost.pem",
+            ],
+            "certificate is not yet valid",
+            "localhost is not valid yet",
+        ),
+        (
+            &[
+                "--ca",
+                "ca/ca.pem",
+                "--hostname",
+                "127.0.0.1",
+                "localhost.pem",
+            ],
+            "hostname mismatch",
+            "localhost is not valid for \"127.0.0.1\": it names localhost",
+        ),
+        (
+            &[
+                "--ca",
+                "ca/ca.pem",
+                "--hostname",
+                "my-site.com",
+                "localhost.pem",
+            ],
+            "hostname mismatch",
+            "it names localhost",
+        ),
+        (
+            &["--ca", "other/ca.pem", "ca/ca.pem"],
+            "self-signed certificate",
+            "my-ca.com is self-signed",
+        ),
+    ];
+    for (flags, phrase, words) in cases {
+        let mut args = vec!["pki", "verify"];
+        args.extend_from_slice(flags);
+        let out = s.fails(&args, 1);
+        assert!(
+            out.contains(&format!("OpenSSL, curl and Python say: \"{phrase}\"")),
+            "{args:?}: {out}"
+        );
+        assert!(out.contains(words), "{args:?}: {out}");
+    }
+    let json = s.fails(
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "other/ca.pem",
+            "--json",
+            "localhost.pem",
+        ],
+        1,
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        v["failure"]["openssl"],
+        "unable to get local issuer certificate"
+    );
+}
+
+#[test]
+fn revocation_reaches_the_crl_and_verification() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    let out = s.ok(&[
+        "pki",
+        "issue",
+        "bob.squirrels.example",
+        "--client",
+        "--pass-file",
+        "pw",
+    ]);
+    let serial = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  serial: "))
+        .unwrap()
+        .to_string();
+    s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
+    s.ok(&[
+        "pki",
+        "verify",
+        "--ca",
+        "ca/ca.pem",
+        "--purpose",
+        "client",
+        "--crl",
+        "crl.pem",
+        "bob.squirrels.example-client.pem",
+    ]);
+
+    let revoked = s.ok(&[
+        "pki",
+        "revoke",
+        &serial.to_lowercase(),
+        "--reason",
+        "keyCompromise",
+        "--pass-file",
+        "pw",
+    ]);
+    assert!(
+        revoked.starts_with(&format!(
+            "Revoked {serial} (CN=bob.squirrels.example), reason keyCompromise."
+        )),
+        "{revoked}"
+    );
+    let again = s.fails(&["pki", "revoke", &serial, "--pass-file", "pw"], 1);
+    assert!(again.contains("is already revoked"), "{again}");
+    let list = s.ok(&["pki", "list", "--json"]);
+    let entries: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(entries[0]["serial"], serial.as_str());
+    assert_eq!(entries[0]["status"], "revoked");
+    assert_eq!(entries[0]["revocation_reason"], "keyCompromise");
+
+    let err = s.fails(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"], 1);
+    assert!(err.contains("crl.pem already exists"), "{err}");
+    let wrote = s.ok(&[
+        "pki",
+        "crl",
+        "--out",
+        "crl.pem",
+        "--force",
+        "--pass-file",
+        "pw",
+    ]);
+    assert!(
+        wrote.starts_with(
+            "Wrote a CRL of 1 revoked certificate(s), signed by Secret Squirrels CA, valid 7 days"
+        ),
+        "{wrote}"
+    );
+    let out = s.fails(
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "ca/ca.pem",
+            "--purpose",
+            "client",
+            "--crl",
+            "crl.pem",
+            "bob.squirrels.example-client.pem",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("OpenSSL, curl and Python say: \"certificate revoked\""),
+        "{out}"
+    );
+    // OpenSSL reads the CRL and agrees.
+    let crl_text = s.openssl(&["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(
+        crl_text.contains("X509v3 CRL Number: \n                2"),
+        "{crl_text}"
+    );
+    assert!(crl_text.contains("Key Compromise"), "{crl_text}");
+}
+
+#[test]
+fn lifetime_never_outlives_the_ca() {
+    let s = Scratch::new();
+    s.init_ca(&["--days", "30"]);
+    let out = s
+        .squirrel(&[
+            "pki",
+            "issue",
+            "short.example",
+            "--pass-file",
+            "pw",
+            "--days",
+            "365",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: the lifetime was cut to end with the CA's own"),
+        "{stderr}"
+    );
+    let ca: serde_json::Value =
+        serde_json::from_str(&s.ok(&["pki", "inspect", "--json", "ca/ca.pem"])).unwrap();
+    let leaf: serde_json::Value =
+        serde_json::from_str(&s.ok(&["pki", "inspect", "--json", "short.example.pem"])).unwrap();
+    assert_eq!(leaf["items"][0]["not_after"], ca["items"][0]["not_after"]);
+}
+
+#[test]
+fn name_constraints_are_written_and_enforced() {
+    let s = Scratch::new();
+    s.init_ca(&[
+        "--permit-dns",
+        "squirrels.example",
+        "--permit-ip",
+        "127.0.0.0/8",
+    ]);
+    let inspect = s.ok(&["pki", "inspect", "ca/ca.pem"]);
+    assert!(
+        inspect.contains(
+            "    Name Constraints (critical): permitted: squirrels.example, 127.0.0.0/8\n"
+        ),
+        "{inspect}"
+    );
+    s.ok(&[
+        "pki",
+        "issue",
+        "www.squirrels.example",
+        "127.0.0.2",
+        "--pass-file",
+        "pw",
+    ]);
+    s.openssl(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        "ca/ca.pem",
+        "www.squirrels.example+1.pem",
+    ]);
+    let err = s.fails(&["pki", "issue", "localhost", "--pass-file", "pw"], 1);
+    assert!(err.contains("localhost is outside the CA's name constraints (permitted: squirrels.example, 127.0.0.0/8)"), "{err}");
+    let err = s.fails(
+        &[
+            "pki",
+            "issue",
+            "www.squirrels.example",
+            "10.0.0.1",
+            "--pass-file",
+            "pw",
+            "--force",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("10.0.0.1 is outside the CA's name constraints"),
+        "{err}"
+    );
+    assert!(!s.path("localhost.pem").exists() && !s.path("localhost-key.pem").exists());
+}
+
+#[test]
+fn inspect_a_live_server_and_judge_its_chain() {
+    let s = Scratch::new();
+    s.init_ca(&["--cn", "my-ca.com"]);
+    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new("openssl")
+        .current_dir(s.dir.path())
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "localhost.pem",
+            "-key",
+            "localhost-key.pem",
+            "-www",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("https://localhost:{port}");
+    let good = s
+        .squirrel(&["pki", "inspect", &url, "--ca", "ca/ca.pem"])
+        .output()
+        .unwrap();
+    let bad = s
+        .squirrel(&["pki", "inspect", &url, "--json"])
+        .output()
+        .unwrap();
+    server.kill().ok();
+    server.wait().ok();
+    let good_text = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{good_text}{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        good_text.contains(&format!("localhost:{port} speaks TLS 1.3")),
+        "{good_text}"
+    );
+    assert!(
+        good_text.contains("I am localhost (localhost) according to my-ca.com"),
+        "{good_text}"
+    );
+    assert!(
+        good_text.contains("Verified: the chain is trusted by --ca ca/ca.pem."),
+        "{good_text}"
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(json["verified"], false);
+    assert_eq!(
+        json["failure"]["openssl"],
+        "unable to get local issuer certificate"
+    );
+    assert_eq!(json["chain"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn demo_plays_the_ca_chapter() {
+    let s = Scratch::new();
+    let out = s.ok(&["demo", "--keep", "kept"]);
+    assert!(
+        out.contains("I am my-site.com (localhost, 127.0.0.1) according to my-ca.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refuses it: \"unable to get local issuer certificate\""),
+        "{out}"
+    );
+    assert!(out.contains("Chapter 5: OK"), "{out}");
+    assert!(s.path("kept/server-cert.pem").exists());
+}

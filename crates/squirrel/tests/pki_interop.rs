@@ -1,0 +1,620 @@
+//! What squirrel writes, the real tools accept (openssl, Python
+//! `cryptography`, pkilint); what the real tools write, squirrel reads,
+//! starting with the tutorial's own files.
+
+mod common;
+
+use common::Scratch;
+
+const TUTORIAL: &str = include_str!("fixtures/tutorial_pki.py");
+
+fn tutorial_files(s: &Scratch) {
+    s.write("tutorial_pki.py", TUTORIAL);
+    let (ok, out) = s.run("python3", &["tutorial_pki.py"]);
+    assert!(ok, "the tutorial's Python failed: {out}");
+}
+
+#[test]
+fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
+    let s = Scratch::new();
+    tutorial_files(&s);
+    assert!(s
+        .read("ca-private-key.pem")
+        .contains("Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,"));
+
+    // inspect: the extension-less CA, the legacy keys, the CSR, the leaf.
+    let ca = s.ok(&["pki", "inspect", "ca-public-key.pem"]);
+    assert!(ca.contains("I am my-ca.com according to my-ca.com"), "{ca}");
+    assert!(ca.contains("  CA:                  no basicConstraints (OpenSSL 3, curl and Python refuse such a certificate as a CA)\n"), "{ca}");
+    assert!(
+        ca.contains("  Extensions:          none (X.509 v3)\n"),
+        "{ca}"
+    );
+    let key = s
+        .squirrel(&[
+            "pki",
+            "inspect",
+            "server-private-key.pem",
+            "--pass-env",
+            "SERVER_PASS",
+        ])
+        .env("SERVER_PASS", "serverpassword")
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key.stdout).unwrap();
+    assert!(key.starts_with("Private key, PKCS#1 (traditional OpenSSL), encrypted\n  Key:                 RSA 2048 bits\n"), "{key}");
+    let pubkey = s.openssl(&[
+        "pkey",
+        "-in",
+        "server-private-key.pem",
+        "-passin",
+        "pass:serverpassword",
+        "-pubout",
+        "-out",
+        "server-pub.pem",
+    ]);
+    assert!(pubkey.is_empty());
+    let fingerprint = s.ok(&["pki", "inspect", "server-pub.pem"]);
+    let fp = fingerprint
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("  SHA-256:             ");
+    assert!(
+        key.contains(fp),
+        "the key's fingerprint matches openssl's public key: {key} {fingerprint}"
+    );
+    let csr = s.ok(&["pki", "inspect", "server-csr.pem"]);
+    assert!(csr.contains("Certificate signing request for C=US, ST=Maryland, L=Baltimore, O=My Company, CN=my-site.com"), "{csr}");
+    let leaf = s.ok(&["pki", "inspect", "server-public-key.pem"]);
+    assert!(
+        leaf.contains("I am my-site.com (localhost) according to my-ca.com"),
+        "{leaf}"
+    );
+
+    // verify: squirrel (webpki) accepts the tutorial's chain and warns.
+    let out = s
+        .squirrel(&[
+            "pki",
+            "verify",
+            "--ca",
+            "ca-public-key.pem",
+            "--hostname",
+            "localhost",
+            "server-public-key.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: the trust anchor my-ca.com has no basicConstraints CA:TRUE"),
+        "{stderr}"
+    );
+    // ... and OpenSSL 3 indeed refuses it, which is what the warning says.
+    let (ok, openssl) = s.run(
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            "ca-public-key.pem",
+            "server-public-key.pem",
+        ],
+    );
+    assert!(
+        !ok && openssl.contains("invalid CA certificate"),
+        "{openssl}"
+    );
+
+    // sign with the tutorial's CA files and its legacy-encrypted key.
+    let out = s
+        .squirrel(&[
+            "pki",
+            "sign",
+            "--ca-cert",
+            "ca-public-key.pem",
+            "--ca-key",
+            "ca-private-key.pem",
+            "--pass-env",
+            "CA_PASS",
+            "--csr",
+            "server-csr.pem",
+            "--out",
+            "squirrel-signed.pem",
+        ])
+        .env("CA_PASS", "secret_password")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has no basicConstraints CA:TRUE, like the tutorial's CA"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: the lifetime was cut to end with the CA's own"),
+        "{stderr}"
+    );
+    assert!(
+        s.path("ledger.sqlite3").exists(),
+        "the ledger is kept beside the CA's files"
+    );
+    s.ok(&[
+        "pki",
+        "verify",
+        "--ca",
+        "ca-public-key.pem",
+        "--hostname",
+        "localhost",
+        "squirrel-signed.pem",
+    ]);
+    // Python loads what squirrel signed.
+    s.python(
+        "from cryptography import x509\n\
+         c = x509.load_pem_x509_certificate(open('squirrel-signed.pem','rb').read())\n\
+         ca = x509.load_pem_x509_certificate(open('ca-public-key.pem','rb').read())\n\
+         c.verify_directly_issued_by(ca)\n\
+         assert c.subject == x509.load_pem_x509_csr(open('server-csr.pem','rb').read()).subject\n",
+    );
+
+    // A CSR from the tutorial's legacy-encrypted server key.
+    let out = s
+        .squirrel(&[
+            "pki",
+            "csr",
+            "--key",
+            "server-private-key.pem",
+            "--pass-env",
+            "SERVER_PASS",
+            "--cn",
+            "my-site.com",
+            "--san",
+            "localhost",
+            "--out",
+            "again.csr",
+        ])
+        .env("SERVER_PASS", "serverpassword")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.openssl(&["req", "-in", "again.csr", "-verify", "-noout"]);
+    // The wrong passphrase is named as such.
+    let err = s
+        .squirrel(&[
+            "pki",
+            "inspect",
+            "server-private-key.pem",
+            "--pass-env",
+            "SERVER_PASS",
+        ])
+        .env("SERVER_PASS", "secret_password")
+        .output()
+        .unwrap();
+    assert_eq!(err.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        text.contains("server-private-key.pem: wrong passphrase"),
+        "{text}"
+    );
+}
+
+#[test]
+fn keys_of_every_algorithm_load_in_openssl_and_python() {
+    let s = Scratch::new();
+    let algos = [
+        ("rsa2048", "RSA", "2048"),
+        ("rsa3072", "RSA", "3072"),
+        ("ecdsa-p256", "EC", "256"),
+        ("ecdsa-p384", "EC", "384"),
+        ("ed25519", "ED25519", ""),
+    ];
+    for (i, (algo, _, _)) in algos.iter().enumerate() {
+        let kdf = if i % 2 == 0 { "scrypt" } else { "pbkdf2" };
+        let file = format!("{algo}.pem");
+        let out = s
+            .squirrel(&[
+                "pki",
+                "key",
+                "--algo",
+                algo,
+                "--kdf",
+                kdf,
+                "--pass-env",
+                "KEY_PASS",
+                "--out",
+                &file,
+            ])
+            .env("KEY_PASS", "correct horse")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(s
+            .read(&file)
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+    }
+    for (algo, kind, bits) in algos {
+        let text = s.openssl(&[
+            "pkey",
+            "-in",
+            &format!("{algo}.pem"),
+            "-passin",
+            "pass:correct horse",
+            "-noout",
+            "-text",
+        ]);
+        let expect = match kind {
+            "ED25519" => "ED25519 Private-Key:".to_string(),
+            _ => format!("Private-Key: ({bits} bit"),
+        };
+        assert!(text.contains(&expect), "{algo}: {text}");
+    }
+    let script = "from cryptography.hazmat.primitives import serialization\n\
+        from cryptography.hazmat.primitives.asymmetric import rsa, ec, ed25519\n\
+        kinds = {'rsa2048': rsa.RSAPrivateKey, 'rsa3072': rsa.RSAPrivateKey,\n\
+                 'ecdsa-p256': ec.EllipticCurvePrivateKey, 'ecdsa-p384': ec.EllipticCurvePrivateKey,\n\
+                 'ed25519': ed25519.Ed25519PrivateKey}\n\
+        for name, kind in kinds.items():\n\
+        \x20   k = serialization.load_pem_private_key(open(name + '.pem', 'rb').read(), b'correct horse')\n\
+        \x20   assert isinstance(k, kind), (name, type(k))\n\
+        print('ok')\n";
+    assert_eq!(s.python(script).trim(), "ok");
+}
+
+#[test]
+fn squirrel_reads_every_key_format_openssl_writes() {
+    let s = Scratch::new();
+    s.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-out",
+        "p8.pem",
+    ]);
+    s.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        "rsa-p8.pem",
+    ]);
+    let pass = "pass:openssl pass";
+    let variants: [(&str, Vec<&str>); 7] = [
+        ("sec1.pem", vec!["ec", "-in", "p8.pem", "-out", "sec1.pem"]),
+        (
+            "sec1-aes.pem",
+            vec![
+                "ec",
+                "-in",
+                "p8.pem",
+                "-aes256",
+                "-passout",
+                pass,
+                "-out",
+                "sec1-aes.pem",
+            ],
+        ),
+        (
+            "pkcs1.pem",
+            vec![
+                "rsa",
+                "-in",
+                "rsa-p8.pem",
+                "-traditional",
+                "-out",
+                "pkcs1.pem",
+            ],
+        ),
+        (
+            "pkcs1-3des.pem",
+            vec![
+                "rsa",
+                "-in",
+                "rsa-p8.pem",
+                "-traditional",
+                "-des3",
+                "-passout",
+                pass,
+                "-out",
+                "pkcs1-3des.pem",
+            ],
+        ),
+        (
+            "pkcs1-aes128.pem",
+            vec![
+                "rsa",
+                "-in",
+                "rsa-p8.pem",
+                "-traditional",
+                "-aes128",
+                "-passout",
+                pass,
+                "-out",
+                "pkcs1-aes128.pem",
+            ],
+        ),
+        (
+            "p8-pbkdf2.pem",
+            vec![
+                "pkcs8",
+                "-topk8",
+                "-in",
+                "p8.pem",
+                "-v2",
+                "aes-256-cbc",
+                "-v2prf",
+                "hmacWithSHA256",
+                "-passout",
+                pass,
+                "-out",
+                "p8-pbkdf2.pem",
+            ],
+        ),
+        (
+            "p8-scrypt.pem",
+            vec![
+                "pkcs8",
+                "-topk8",
+                "-in",
+                "rsa-p8.pem",
+                "-scrypt",
+                "-passout",
+                pass,
+                "-out",
+                "p8-scrypt.pem",
+            ],
+        ),
+    ];
+    for (file, args) in &variants {
+        s.openssl(args);
+        let source = if file.starts_with("sec1") || file.starts_with("p8-pbkdf2") {
+            "p8.pem"
+        } else {
+            "rsa-p8.pem"
+        };
+        let expected = fingerprint_of(&s, source);
+        let out = s
+            .squirrel(&["pki", "inspect", "--json", file, "--pass-env", "P"])
+            .env("P", "openssl pass")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["items"][0]["key"]["spki_sha256"],
+            expected.as_str(),
+            "{file}"
+        );
+        if file.contains('-') {
+            assert_eq!(v["items"][0]["encrypted"], true, "{file}");
+            let wrong = s
+                .squirrel(&["pki", "inspect", file, "--pass-env", "P"])
+                .env("P", "not the pass")
+                .output()
+                .unwrap();
+            assert_eq!(wrong.status.code(), Some(1), "{file}");
+            assert!(
+                String::from_utf8_lossy(&wrong.stderr)
+                    .contains(&format!("{file}: wrong passphrase")),
+                "{file}"
+            );
+        }
+    }
+}
+
+/// The SHA-256 of a key's public half, as squirrel prints it, computed by
+/// openssl and Python.
+fn fingerprint_of(s: &Scratch, key: &str) -> String {
+    s.python(&format!(
+        "import subprocess, hashlib\n\
+         der = subprocess.run(['openssl','pkey','-in','{key}','-pubout','-outform','DER'], check=True, capture_output=True).stdout\n\
+         print(':'.join('%02X' % b for b in hashlib.sha256(der).digest()))\n"
+    ))
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn everything_squirrel_writes_passes_openssl_python_and_pkilint() {
+    let s = Scratch::new();
+    s.init_ca(&[
+        "--cn",
+        "Squirrel Test CA",
+        "--country",
+        "US",
+        "--org",
+        "Secret Squirrels",
+        "--algo",
+        "rsa3072",
+    ]);
+    s.openssl(&[
+        "pkey",
+        "-in",
+        "ca/ca-key.pem",
+        "-passin",
+        "file:pw",
+        "-noout",
+    ]);
+    s.ok(&[
+        "pki",
+        "issue",
+        "my-site.com",
+        "127.0.0.1",
+        "squirrel@my-site.com",
+        "--pass-file",
+        "pw",
+    ]);
+    s.ok(&[
+        "pki",
+        "issue",
+        "member.my-site.com",
+        "--client",
+        "--algo",
+        "ed25519",
+        "--pass-file",
+        "pw",
+    ]);
+    s.ok(&[
+        "pki",
+        "issue",
+        "rsa.my-site.com",
+        "--algo",
+        "rsa2048",
+        "--profile",
+        "both",
+        "--pass-file",
+        "pw",
+    ]);
+    s.ok(&[
+        "pki",
+        "key",
+        "--no-pass",
+        "--algo",
+        "ecdsa-p384",
+        "--out",
+        "k.pem",
+    ]);
+    s.ok(&[
+        "pki",
+        "csr",
+        "--key",
+        "k.pem",
+        "--cn",
+        "csr.my-site.com",
+        "--san",
+        "csr.my-site.com",
+        "--san",
+        "::1",
+        "--out",
+        "k.csr",
+    ]);
+    s.openssl(&["req", "-in", "k.csr", "-verify", "-noout"]);
+    s.ok(&[
+        "pki",
+        "sign",
+        "--csr",
+        "k.csr",
+        "--out",
+        "k.crt",
+        "--pass-file",
+        "pw",
+    ]);
+    let leaves = [
+        "my-site.com+2.pem",
+        "member.my-site.com-client.pem",
+        "rsa.my-site.com.pem",
+        "k.crt",
+    ];
+    for leaf in leaves {
+        let purpose = if leaf.contains("client") {
+            "sslclient"
+        } else {
+            "sslserver"
+        };
+        let out = s.openssl(&[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            purpose,
+            "-CAfile",
+            "ca/ca.pem",
+            leaf,
+        ]);
+        assert_eq!(out.trim(), format!("{leaf}: OK"));
+    }
+    // Python's X.509 path validation (cryptography.x509.verification).
+    s.python(
+        "from cryptography import x509\n\
+         from cryptography.x509.verification import PolicyBuilder, Store\n\
+         import ipaddress\n\
+         load = lambda f: x509.load_pem_x509_certificate(open(f, 'rb').read())\n\
+         store = Store([load('ca/ca.pem')])\n\
+         PolicyBuilder().store(store).build_server_verifier(x509.DNSName('my-site.com')).verify(load('my-site.com+2.pem'), [])\n\
+         PolicyBuilder().store(store).build_server_verifier(x509.IPAddress(ipaddress.ip_address('127.0.0.1'))).verify(load('my-site.com+2.pem'), [])\n\
+         PolicyBuilder().store(store).build_server_verifier(x509.DNSName('csr.my-site.com')).verify(load('k.crt'), [])\n\
+         PolicyBuilder().store(store).build_client_verifier().verify(load('member.my-site.com-client.pem'), [])\n",
+    );
+    // RFC 5280 linting: no error, no warning.
+    for cert in ["ca/ca.pem"].iter().chain(leaves.iter()) {
+        let (_, out) = s.run("lint_pkix_cert", &["lint", "-s", "WARNING", cert]);
+        assert_eq!(out.trim(), "", "pkilint findings for {cert}");
+    }
+    // The CRL verifies with OpenSSL, and OpenSSL refuses the revoked member.
+    let member = s.ok(&["pki", "inspect", "--json", "member.my-site.com-client.pem"]);
+    let v: serde_json::Value = serde_json::from_str(&member).unwrap();
+    let serial = v["items"][0]["serial"].as_str().unwrap().replace(':', "");
+    s.ok(&[
+        "pki",
+        "revoke",
+        &serial,
+        "--pass-file",
+        "pw",
+        "--reason",
+        "affiliationChanged",
+    ]);
+    s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
+    let out = s.openssl(&["crl", "-in", "crl.pem", "-CAfile", "ca/ca.pem", "-noout"]);
+    assert!(out.contains("verify OK"), "{out}");
+    let (ok, out) = s.run(
+        "openssl",
+        &[
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            "crl.pem",
+            "-CAfile",
+            "ca/ca.pem",
+            "member.my-site.com-client.pem",
+        ],
+    );
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+    s.openssl(&[
+        "verify",
+        "-crl_check",
+        "-CRLfile",
+        "crl.pem",
+        "-CAfile",
+        "ca/ca.pem",
+        "k.crt",
+    ]);
+}
+
+#[test]
+fn pkilint_only_objects_to_single_label_names_like_localhost() {
+    // pkilint's domain syntax check wants a dot; localhost is still what the
+    // tutorial serves. This pins down that nothing else is found.
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    s.ok(&[
+        "pki",
+        "issue",
+        "localhost",
+        "127.0.0.1",
+        "--pass-file",
+        "pw",
+    ]);
+    let (_, out) = s.run(
+        "lint_pkix_cert",
+        &["lint", "-s", "WARNING", "localhost+1.pem"],
+    );
+    let findings: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("(ERROR)") || l.contains("(WARNING)") || l.contains("(FATAL)"))
+        .collect();
+    assert_eq!(findings, vec!["    pkix.invalid_domain_name_syntax (ERROR): Invalid domain name syntax: \"localhost\""], "{out}");
+}
