@@ -131,9 +131,9 @@ pub fn key_identifier(spki_der: &[u8]) -> Result<rcgen::KeyIdMethod> {
     ))
 }
 
-/// Creates a new CA: key, self-signed certificate and ledger. Refuses when
-/// any of its files exists. Returns the certificate's PEM.
-pub fn init_ca(files: &CaFiles, options: &CaOptions, protection: &KeyProtection) -> Result<String> {
+/// Refuses when any file of a CA is already at `files`: squirrel never
+/// replaces a CA.
+pub fn ensure_no_ca(files: &CaFiles) -> Result<()> {
     for path in [&files.cert, &files.key, &files.ledger] {
         if path.exists() {
             return Err(PkiError::Refused(format!(
@@ -144,6 +144,13 @@ pub fn init_ca(files: &CaFiles, options: &CaOptions, protection: &KeyProtection)
             )));
         }
     }
+    Ok(())
+}
+
+/// Creates a new CA: key, self-signed certificate and ledger. Refuses when
+/// any of its files exists. Returns the certificate's PEM.
+pub fn init_ca(files: &CaFiles, options: &CaOptions, protection: &KeyProtection) -> Result<String> {
+    ensure_no_ca(files)?;
     if let Some(dir) = files.cert.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
@@ -220,12 +227,17 @@ impl CertificateAuthority {
     /// Opens a CA, refusing one whose certificate is not a CA, is expired or
     /// not yet valid, or does not match its key.
     pub fn open(files: &CaFiles, passphrase: Option<&Passphrase>) -> Result<Self> {
+        let key_text = files::read(&files.key)?;
+        let key = PrivateKey::from_pem(&key_text, passphrase).with_path(&files.key)?;
+        Self::open_with_key(files, key)
+    }
+
+    /// Opens a CA whose key was already read (and unlocked) by the caller.
+    pub fn open_with_key(files: &CaFiles, key: PrivateKey) -> Result<Self> {
         let cert_text = files::read(&files.cert)?;
         let cert_der = crate::pem_file::certificates(&cert_text)
             .with_path(&files.cert)?
             .remove(0);
-        let key_text = files::read(&files.key)?;
-        let key = PrivateKey::from_pem(&key_text, passphrase).with_path(&files.key)?;
         let cert = parse_certificate(&cert_der).with_path(&files.cert)?;
         let name = describe::short_name(cert.subject());
         let mut warnings = Vec::new();

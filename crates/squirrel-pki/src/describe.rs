@@ -81,20 +81,13 @@ fn rfc3339(t: OffsetDateTime) -> String {
 /// The first common name of a name, else its organization, else the whole
 /// name: how a person would call the holder.
 pub fn short_name(name: &X509Name<'_>) -> String {
-    let first = |mut it: Box<dyn Iterator<Item = _> + '_>| {
-        it.next()
-            .and_then(|a: &x509_parser::x509::AttributeTypeAndValue<'_>| a.as_str().ok())
-            .map(str::to_string)
-    };
-    first(Box::new(name.iter_common_name()))
-        .or_else(|| first(Box::new(name.iter_organization())))
-        .unwrap_or_else(|| {
-            let full = name.to_string();
-            if full.is_empty() {
-                "(no name)".to_string()
-            } else {
-                full
-            }
+    name.iter_common_name()
+        .chain(name.iter_organization())
+        .find_map(|attr| attr.as_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| match name.to_string() {
+            full if full.is_empty() => "(no name)".to_string(),
+            full => full,
         })
 }
 

@@ -85,19 +85,6 @@ impl PassArgs {
         };
         Ok(PrivateKey::from_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))?)
     }
-
-    /// The passphrase to unlock an existing key (for library calls that
-    /// read the key themselves), prompting only for an encrypted key.
-    pub fn unlock(&self, path: &Path, what: &str) -> Result<Option<Passphrase>> {
-        let text = squirrel_pki::files::read(path)?;
-        if !PrivateKey::pem_is_encrypted(&text).map_err(|e| e.in_file(path))? {
-            return Ok(None);
-        }
-        match self.given()? {
-            Some(p) => Ok(Some(p)),
-            None => Ok(Some(prompt_existing(what, path)?)),
-        }
-    }
 }
 
 fn terminal() -> bool {

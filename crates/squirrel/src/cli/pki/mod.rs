@@ -7,7 +7,7 @@ mod issue;
 use super::passphrase::{KdfArgs, PassArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use squirrel_pki::ca::{default_ca_dir, init_ca, CaOptions};
+use squirrel_pki::ca::{default_ca_dir, ensure_no_ca, init_ca, CaOptions};
 use squirrel_pki::files::{self, PRIVATE_MODE, PUBLIC_MODE};
 use squirrel_pki::names::IpNetwork;
 use squirrel_pki::{AltName, CaFiles, CertificateAuthority, KeyAlgorithm, PrivateKey, Subject};
@@ -143,8 +143,8 @@ impl CaArgs {
     /// Opens the CA, unlocking its key with `pass`.
     pub fn open(&self, pass: &PassArgs) -> Result<CertificateAuthority> {
         let files = self.files()?;
-        let passphrase = pass.unlock(&files.key, "CA key")?;
-        let ca = CertificateAuthority::open(&files, passphrase.as_ref())?;
+        let key = pass.read_key(&files.key, "CA key")?;
+        let ca = CertificateAuthority::open_with_key(&files, key)?;
         for warning in &ca.warnings {
             eprintln!("warning: {warning}");
         }
@@ -242,10 +242,8 @@ fn ca_init(args: CaInitArgs) -> Result<ExitCode> {
             ..subject
         };
     }
-    if files.cert.exists() {
-        // Refuse before asking for a passphrase.
-        init_ca(&files, &options, &squirrel_pki::KeyProtection::Unencrypted)?;
-    }
+    // Refuse before asking for a passphrase.
+    ensure_no_ca(&files)?;
     let protection = args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?;
     let pem = init_ca(&files, &options, &protection)?;
     let der = squirrel_pki::pem_file::certificates(pem.as_bytes())?.remove(0);
