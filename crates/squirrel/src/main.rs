@@ -27,6 +27,14 @@ enum Command {
     Pki(cli::pki::PkiCommand),
     /// Play the whole story of the tutorial end to end on loopback.
     Demo(cli::demo::DemoArgs),
+    /// Fernet, the tutorial's symmetric cipher: genkey, encrypt, decrypt, rotate (steps 6-7).
+    #[command(subcommand)]
+    Fernet(cli::fernet::FernetCommand),
+    /// The substitution cipher of the story, and its cracking by frequency analysis (steps 4-5).
+    #[command(subcommand)]
+    Caesar(cli::caesar::CaesarCommand),
+    /// Diffie-Hellman, the mixing of colours, with toy numbers and with X25519 (step 8).
+    Dh(cli::dh::DhArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +42,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pki(command) => cli::pki::run(command),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Fernet(command) => cli::fernet::run(command),
+        Command::Caesar(command) => cli::caesar::run(command),
+        Command::Dh(args) => cli::dh::run(args),
     };
     cli::report(result)
 }

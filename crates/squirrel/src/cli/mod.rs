@@ -1,7 +1,10 @@
 //! One module per subcommand. Each exposes clap argument types and a `run`
 //! function returning `anyhow::Result<ExitCode>`.
 
+pub mod caesar;
 pub mod demo;
+pub mod dh;
+pub mod fernet;
 pub mod passphrase;
 pub mod pki;
 

@@ -1,0 +1,338 @@
+//! `squirrel fernet`: the symmetric cipher of tutorial steps 6 and 7 on the
+//! command line, interoperable with Python's `cryptography.fernet`.
+//! Arguments and I/O here; the cipher lives in `squirrel_cipher::fernet`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use squirrel_cipher::fernet::{self, Fernet, Key, TtlCheck};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum FernetCommand {
+    /// Print a new random key: 32 bytes in URL-safe base64, like Python's `Fernet.generate_key()`.
+    Genkey(GenkeyArgs),
+    /// Encrypt stdin (or --in FILE) into a Fernet token.
+    Encrypt(EncryptArgs),
+    /// Decrypt a Fernet token read from stdin (or --in FILE).
+    Decrypt(DecryptArgs),
+    /// Re-encrypt tokens (one per line) under the first key, keeping their timestamps.
+    Rotate(RotateArgs),
+    /// Show what anyone, the spy included, reads in a token without the key.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+pub struct GenkeyArgs {
+    /// Write the key to FILE (mode 0600) instead of stdout.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists (its old key is lost).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the keys come from. Without --key or --key-file, the environment
+/// variable SECRET_KEY is used, as by the tutorial's server and client.
+#[derive(Args)]
+pub struct KeyArgs {
+    /// A Fernet key (URL-safe base64). Repeat it to rotate keys: the first encrypts, all are
+    /// tried to decrypt. Prefer --key-file or SECRET_KEY: arguments are visible to other users.
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Read keys from FILE, one per line (repeatable); they come after the --key keys.
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct IoArgs {
+    /// Read from FILE instead of stdin.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Write to FILE instead of stdout.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct EncryptArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Stamp the token with this Unix time instead of now (to reproduce the spec's vectors).
+    #[arg(long, value_name = "UNIX_SECONDS", hide = true)]
+    pub now: Option<u64>,
+    /// Use this IV (32 hex digits) instead of a random one: never reuse an IV with a real key.
+    #[arg(long, value_name = "HEX", hide = true)]
+    pub iv: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DecryptArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Refuse tokens older than SECONDS, and tokens dated more than 60 s in the future.
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// Check the age as of this Unix time instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS", requires = "ttl")]
+    pub now: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub io: IoArgs,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Read the token from FILE instead of stdin.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(command: FernetCommand) -> Result<ExitCode> {
+    match command {
+        FernetCommand::Genkey(args) => genkey(args),
+        FernetCommand::Encrypt(args) => encrypt(args),
+        FernetCommand::Decrypt(args) => decrypt(args),
+        FernetCommand::Rotate(args) => rotate(args),
+        FernetCommand::Inspect(args) => inspect(args),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn genkey(args: GenkeyArgs) -> Result<()> {
+    let key = fernet::generate_key()?;
+    match &args.output {
+        None => println!("{key}"),
+        Some(path) => write_private(path, format!("{key}\n").as_bytes(), args.force)?,
+    }
+    Ok(())
+}
+
+fn encrypt(args: EncryptArgs) -> Result<()> {
+    let fernet = load_keys(&args.keys)?;
+    let plaintext = read_input(args.io.input.as_deref())?;
+    let token = match (&args.iv, args.now) {
+        (None, None) => fernet.encrypt(&plaintext)?,
+        (iv, now) => {
+            let iv = match iv {
+                Some(hex) => parse_iv(hex)?,
+                None => fernet::random_iv()?,
+            };
+            fernet.encrypt_at(&plaintext, now.unwrap_or_else(fernet::unix_now), iv)?
+        }
+    };
+    write_output(args.io.output.as_deref(), format!("{token}\n").as_bytes())
+}
+
+fn decrypt(args: DecryptArgs) -> Result<()> {
+    let fernet = load_keys(&args.keys)?;
+    let input = read_input(args.io.input.as_deref())?;
+    let token = single_token(&input, args.io.input.as_deref())?;
+    let check = args.ttl.map(|ttl| TtlCheck {
+        ttl,
+        now: args.now.unwrap_or_else(fernet::unix_now),
+    });
+    let opened = fernet.decrypt(token, check).map_err(|err| {
+        anyhow!(
+            "cannot decrypt the token from {}: {err}",
+            source_name(args.io.input.as_deref())
+        )
+    })?;
+    write_output(args.io.output.as_deref(), &opened.plaintext)
+}
+
+fn rotate(args: RotateArgs) -> Result<()> {
+    let fernet = load_keys(&args.keys)?;
+    let input = read_input(args.io.input.as_deref())?;
+    let mut out = Vec::with_capacity(input.len());
+    for (number, line) in input.split(|&b| b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let token = fernet.rotate(line).map_err(|err| {
+            anyhow!(
+                "cannot rotate the token on line {} of {}: {err}; nothing was written",
+                number + 1,
+                source_name(args.io.input.as_deref())
+            )
+        })?;
+        out.extend_from_slice(token.as_bytes());
+        out.push(b'\n');
+    }
+    write_output(args.io.output.as_deref(), &out)
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    let input = read_input(args.input.as_deref())?;
+    let token = single_token(&input, args.input.as_deref())?;
+    let info = fernet::inspect(token).map_err(|err| {
+        anyhow!(
+            "cannot read the token from {}: {err}",
+            source_name(args.input.as_deref())
+        )
+    })?;
+    if args.json {
+        let json = serde_json::json!({
+            "version": info.version,
+            "timestamp": info.timestamp,
+            "iv": hex(&info.iv),
+            "ciphertext_len": info.ciphertext_len,
+            "hmac": hex(&info.hmac),
+        });
+        println!("{json:#}");
+    } else {
+        println!("version:     0x{:02x}", info.version);
+        println!("timestamp:   {} (Unix time, in clear)", info.timestamp);
+        println!("IV:          {}", hex(&info.iv));
+        println!(
+            "ciphertext:  {} bytes (the message, padded to 16-byte blocks: unreadable without the key)",
+            info.ciphertext_len
+        );
+        println!("HMAC-SHA256: {}", hex(&info.hmac));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keys from --key, then --key-file, or else SECRET_KEY.
+fn load_keys(args: &KeyArgs) -> Result<Fernet> {
+    let mut keys = Vec::new();
+    for (i, text) in args.keys.iter().enumerate() {
+        keys.push(Key::from_base64(text).map_err(|err| anyhow!("--key #{}: {err}", i + 1))?);
+    }
+    for path in &args.key_files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --key-file {}", path.display()))?;
+        let before = keys.len();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            keys.push(Key::from_base64(line).map_err(|err| {
+                anyhow!("--key-file {} line {}: {err}", path.display(), number + 1)
+            })?);
+        }
+        if keys.len() == before {
+            bail!(
+                "--key-file {} holds no key: write one key per line, as printed by \
+                 `squirrel fernet genkey`",
+                path.display()
+            );
+        }
+    }
+    if keys.is_empty() {
+        let Ok(text) = std::env::var("SECRET_KEY") else {
+            bail!(
+                "no key: give --key KEY or --key-file FILE, or set SECRET_KEY; make a key with \
+                 `squirrel fernet genkey`"
+            );
+        };
+        keys = fernet::parse_keys(&text).map_err(|err| anyhow!("SECRET_KEY: {err}"))?;
+    }
+    Ok(Fernet::with_keys(keys)?)
+}
+
+fn parse_iv(text: &str) -> Result<[u8; fernet::IV_LEN]> {
+    let bytes = (text.len() == 2 * fernet::IV_LEN)
+        .then(|| {
+            (0..fernet::IV_LEN)
+                .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()
+        })
+        .flatten()
+        .and_then(|bytes| bytes.try_into().ok());
+    bytes.ok_or_else(|| anyhow!("--iv {text:?}: an IV is 16 bytes written as 32 hex digits"))
+}
+
+/// The one token of the input, without surrounding whitespace.
+fn single_token<'a>(input: &'a [u8], path: Option<&Path>) -> Result<&'a [u8]> {
+    let token = input.trim_ascii();
+    if token.iter().any(u8::is_ascii_whitespace) {
+        bail!(
+            "{} holds more than one word: decrypt takes a single token (to re-encrypt many \
+             tokens, one per line, use `squirrel fernet rotate`)",
+            source_name(path)
+        );
+    }
+    Ok(token)
+}
+
+fn source_name(path: Option<&Path>) -> String {
+    match path {
+        Some(path) => format!("--in {}", path.display()),
+        None => "stdin".to_string(),
+    }
+}
+
+pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
+    match path {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read --in {}", path.display()))
+        }
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("cannot read stdin")?;
+            Ok(buf)
+        }
+    }
+}
+
+pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write --out {}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .context("cannot write to stdout")
+        }
+    }
+}
+
+/// Writes a secret file readable by its owner only, refusing to replace one
+/// unless asked.
+fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|err| {
+        if err.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow!(
+                "--out {} already exists: keep its key, or give --force to replace it",
+                path.display()
+            )
+        } else {
+            anyhow!("cannot create --out {}: {err}", path.display())
+        }
+    })?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write --out {}", path.display()))
+}
