@@ -4,16 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The interop tests drive the real tools: openssl, python3 with
-# `cryptography`, and pkilint (RFC 5280 linting of issued certificates).
-if ! command -v openssl >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq openssl
-fi
-if ! python3 -c 'import cryptography' 2>/dev/null; then
-    python3 -m pip install --quiet cryptography
-fi
-if ! python3 -c 'import pkilint' 2>/dev/null; then
-    python3 -m pip install --quiet pkilint
-fi
+# The interop tests drive the real tools: openssl and curl; python3 with
+# `cryptography`, `requests` and `flask` (the tutorial's own code), and
+# pkilint (RFC 5280 linting of issued certificates).
+apt_updated=""
+apt_install() {
+    [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+for tool in openssl curl; do
+    command -v "$tool" >/dev/null || apt_install "$tool"
+done
+for module in cryptography requests flask pkilint; do
+    python3 -c "import $module" 2>/dev/null || python3 -m pip install --quiet "$module"
+done
 
 cargo test --workspace --locked "$@"

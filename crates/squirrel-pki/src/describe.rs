@@ -91,6 +91,16 @@ pub fn short_name(name: &X509Name<'_>) -> String {
         })
 }
 
+/// How a person would call the holder of a DER certificate (its CN, else
+/// its O, else its first alternative name).
+pub fn holder_name(der: &[u8]) -> Option<String> {
+    let cert = parse_certificate(der).ok()?;
+    if cert.subject().iter_attributes().next().is_none() {
+        return alt_names(&cert).into_iter().next();
+    }
+    Some(short_name(cert.subject()))
+}
+
 /// The alternative names of a certificate, as text.
 pub fn alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
     match cert.subject_alternative_name() {

@@ -124,6 +124,16 @@ pub struct PrivateKey {
     key_pair: KeyPair,
     /// PKCS#8 v1 DER when squirrel generated the key (what it writes).
     pkcs8: Option<Zeroizing<Vec<u8>>>,
+    /// The DER structure `key_pair.serialized_der()` holds.
+    format: KeyFormat,
+}
+
+/// The structure of a key's DER, for handing it to rustls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyFormat {
+    Pkcs8,
+    Pkcs1,
+    Sec1,
 }
 
 impl fmt::Debug for PrivateKey {
@@ -182,6 +192,7 @@ impl PrivateKey {
         Ok(PrivateKey {
             key_pair,
             pkcs8: Some(der),
+            format: KeyFormat::Pkcs8,
         })
     }
 
@@ -227,6 +238,11 @@ impl PrivateKey {
         };
         let encrypted = passphrase.is_some()
             && (block.tag() == "ENCRYPTED PRIVATE KEY" || legacy_pem::is_encrypted(block));
+        let format = match key {
+            PrivateKeyDer::Pkcs1(_) => KeyFormat::Pkcs1,
+            PrivateKeyDer::Sec1(_) => KeyFormat::Sec1,
+            _ => KeyFormat::Pkcs8,
+        };
         let key_pair = KeyPair::try_from(&key).map_err(|_| {
             if encrypted {
                 // The padding happened to check out, but the DER inside is
@@ -242,6 +258,7 @@ impl PrivateKey {
         Ok(PrivateKey {
             key_pair,
             pkcs8: None,
+            format,
         })
     }
 
@@ -262,6 +279,16 @@ impl PrivateKey {
                     pem_config(),
                 )))
             }
+        }
+    }
+
+    /// The key as rustls takes it, for a TLS server or client.
+    pub fn to_rustls(&self) -> PrivateKeyDer<'static> {
+        let der = self.key_pair.serialized_der().to_vec();
+        match self.format {
+            KeyFormat::Pkcs8 => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
+            KeyFormat::Pkcs1 => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
+            KeyFormat::Sec1 => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
         }
     }
 

@@ -11,7 +11,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What a server showed during the handshake.
@@ -68,11 +68,12 @@ pub fn fetch_chain(host: &str, port: u16, timeout: Duration) -> Result<Presented
     tcp.set_read_timeout(Some(timeout)).ok();
     tcp.set_write_timeout(Some(timeout)).ok();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider.clone())
+    let looker = Arc::new(RecordingVerifier::new(Arc::new(AcceptAnyServerCert(provider.clone()))));
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| PkiError::Crypto(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(LookOnly(provider)))
+        .with_custom_certificate_verifier(looker.clone())
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let name = ServerName::try_from(host.to_string()).map_err(|_| {
@@ -95,14 +96,8 @@ pub fn fetch_chain(host: &str, port: u16, timeout: Duration) -> Result<Presented
         })?;
     }
     let _ = tcp.flush();
-    let chain = conn
-        .peer_certificates()
-        .unwrap_or_default()
-        .iter()
-        .map(|c| c.as_ref().to_vec())
-        .collect();
     Ok(PresentedChain {
-        chain,
+        chain: looker.seen(),
         tls_version: conn
             .protocol_version()
             .map(|v| format!("{v:?}").replace("TLSv1_", "TLS 1."))
@@ -117,11 +112,13 @@ pub fn fetch_chain(host: &str, port: u16, timeout: Duration) -> Result<Presented
     })
 }
 
-/// A verifier that looks but does not judge (judging comes after).
+/// A verifier that looks but does not judge: the handshake goes through
+/// whatever the certificate, so that it can be shown (and judged after), or
+/// for `squirrel get --insecure`. Handshake signatures are still checked.
 #[derive(Debug)]
-struct LookOnly(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAnyServerCert(pub Arc<rustls::crypto::CryptoProvider>);
 
-impl ServerCertVerifier for LookOnly {
+impl ServerCertVerifier for AcceptAnyServerCert {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,
@@ -163,6 +160,71 @@ impl ServerCertVerifier for LookOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Delegates verification to another verifier and keeps the chain the
+/// server presented, so that a failure can be explained with it (and a
+/// look-only handshake can show it).
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+    seen: Mutex<Vec<Vec<u8>>>,
+}
+
+impl RecordingVerifier {
+    pub fn new(inner: Arc<dyn ServerCertVerifier>) -> Self {
+        RecordingVerifier {
+            inner,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The certificates presented, leaf first (empty before the handshake).
+    pub fn seen(&self) -> Vec<Vec<u8>> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.as_ref().to_vec())
+                .collect();
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -173,8 +173,8 @@ pub fn explain(err: &webpki::Error, v: &Verification<'_>) -> Result<VerifyFailur
             ),
             E::UnknownIssuer => (
                 format!(
-                    "{leaf_name} was issued by {issuer}, which is not among the trusted CAs; pass \
-                 that CA's certificate with --ca (and any intermediate with --untrusted)"
+                    "{leaf_name} was issued by {issuer}, which is not among the trusted CAs; trust \
+                 that CA with --ca FILE"
                 ),
                 "unable to get local issuer certificate",
             ),

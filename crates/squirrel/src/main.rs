@@ -25,6 +25,10 @@ enum Command {
     /// Your own certificate authority: keys, CA, CSRs, signing, inspection, verification.
     #[command(subcommand)]
     Pki(cli::pki::PkiCommand),
+    /// Serve the secret over HTTP, HTTPS or mutual TLS (tutorial steps 1, 7, 13, 16).
+    Serve(cli::serve::ServeArgs),
+    /// Fetch the secret, trusting your CA, and explain any HTTPS failure (steps 2, 14).
+    Get(cli::get::GetArgs),
     /// Play the whole story of the tutorial end to end on loopback.
     Demo(cli::demo::DemoArgs),
     /// Fernet, the tutorial's symmetric cipher: genkey, encrypt, decrypt, rotate (steps 6-7).
@@ -41,6 +45,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pki(command) => cli::pki::run(command),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Get(args) => cli::get::run(args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Fernet(command) => cli::fernet::run(command),
         Command::Caesar(command) => cli::caesar::run(command),

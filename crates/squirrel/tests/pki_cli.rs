@@ -566,35 +566,24 @@ fn inspect_a_live_server_and_judge_its_chain() {
     let s = Scratch::new();
     s.init_ca(&["--cn", "my-ca.com"]);
     s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new("openssl")
-        .current_dir(s.dir.path())
-        .args([
+    let port = common::free_port();
+    let accept = format!("127.0.0.1:{port}");
+    let server = s.spawn(
+        "openssl",
+        &[
             "s_server",
             "-quiet",
             "-accept",
-            &format!("127.0.0.1:{port}"),
+            &accept,
             "-cert",
             "localhost.pem",
             "-key",
             "localhost-key.pem",
             "-www",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl s_server");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        ],
+    );
+    common::retry(|| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .expect("s_server listens");
     let url = format!("https://localhost:{port}");
     let good = s
         .squirrel(&["pki", "inspect", &url, "--ca", "ca/ca.pem"])
@@ -604,8 +593,7 @@ fn inspect_a_live_server_and_judge_its_chain() {
         .squirrel(&["pki", "inspect", &url, "--json"])
         .output()
         .unwrap();
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
     let good_text = String::from_utf8_lossy(&good.stdout);
     assert!(
         good.status.success(),

@@ -5,8 +5,11 @@ pub mod caesar;
 pub mod demo;
 pub mod dh;
 pub mod fernet;
+pub mod get;
+pub mod logging;
 pub mod passphrase;
 pub mod pki;
+pub mod serve;
 
 use std::process::ExitCode;
 

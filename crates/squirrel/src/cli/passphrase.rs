@@ -87,6 +87,21 @@ impl PassArgs {
     }
 }
 
+impl PassArgs {
+    /// The passphrase of an existing key, asked for only when the key is
+    /// encrypted; kept by a server that must decrypt the key again on reload.
+    pub fn passphrase_for(&self, path: &Path, what: &str) -> Result<Option<Passphrase>> {
+        let text = squirrel_pki::files::read(path)?;
+        if !PrivateKey::pem_is_encrypted(&text).map_err(|e| e.in_file(path))? {
+            return Ok(None);
+        }
+        match self.given()? {
+            Some(p) => Ok(Some(p)),
+            None => Ok(Some(prompt_existing(what, path)?)),
+        }
+    }
+}
+
 fn terminal() -> bool {
     std::io::stdin().is_terminal()
 }

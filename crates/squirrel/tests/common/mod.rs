@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 
 /// A scratch directory with `SQUIRREL_HOME` inside it.
@@ -65,6 +65,34 @@ impl Scratch {
         text
     }
 
+    /// Runs squirrel with extra environment; returns (exit code, stdout, stderr).
+    pub fn squirrel_out(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let out = self
+            .squirrel(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Starts an external program (a reference server) in the scratch
+    /// directory, quiet, killed when the guard drops.
+    pub fn spawn(&self, program: &str, args: &[&str]) -> Spawned {
+        let child = std::process::Command::new(program)
+            .current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        Spawned(child)
+    }
+
     /// A CA in `$SQUIRREL_HOME` with passphrase "secret_password" in `pw`.
     pub fn init_ca(&self, extra: &[&str]) {
         self.write("pw", "secret_password\n");
@@ -116,7 +144,144 @@ impl Scratch {
     }
 }
 
-/// True when a file exists.
-pub fn exists(path: &Path) -> bool {
-    path.exists()
+/// A child process killed on drop.
+pub struct Spawned(pub std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (for servers that cannot be told port 0).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Calls `attempt` until it returns Some, for at most ~10 s.
+pub fn retry<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..100 {
+        if let Some(value) = attempt() {
+            return Some(value);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+/// A `squirrel serve` child process, stopped (SIGTERM) when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// The banner: "Serving the secret on URL (...)".
+    pub banner: String,
+    /// The URL from the banner, with the real port.
+    pub url: String,
+    pub port: u16,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Scratch {
+    /// Starts `squirrel serve --listen 127.0.0.1:0 ARGS` and waits for its banner.
+    pub fn serve(&self, args: &[&str]) -> ServerProcess {
+        self.serve_with_env(args, &[])
+    }
+
+    /// Like [`Scratch::serve`], with extra environment variables.
+    pub fn serve_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("squirrel"));
+        cmd.current_dir(self.dir.path())
+            .env("SQUIRREL_HOME", self.home())
+            .env_remove("SSLKEYLOGFILE")
+            .env_remove("SECRET_MESSAGE")
+            .arg("serve");
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn squirrel serve");
+        let stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text).ok();
+            text
+        });
+        let mut banner = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut banner)
+            .expect("read the banner");
+        if banner.is_empty() {
+            let _ = child.wait();
+            panic!(
+                "squirrel serve {args:?} did not start: {}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .expect("a URL in the banner")
+            .to_string();
+        let port = url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .parse()
+            .expect("a port");
+        ServerProcess {
+            child,
+            banner: banner.trim_end().to_string(),
+            url,
+            port,
+            stderr: Some(stderr),
+        }
+    }
+}
+
+impl ServerProcess {
+    /// Sends a signal (by name, as `kill -s`).
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Stops the server with SIGTERM; returns its exit code and its log.
+    pub fn stop(mut self) -> (Option<i32>, String) {
+        self.signal("TERM");
+        let status = self.child.wait().expect("wait for squirrel serve");
+        let log = self.stderr.take().unwrap().join().unwrap_or_default();
+        (status.code(), log)
+    }
+
+    /// A URL on this server with another host name (e.g. localhost vs 127.0.0.1).
+    pub fn url_for(&self, host: &str) -> String {
+        let scheme = if self.url.starts_with("https") {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{host}:{}", self.port)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if self.stderr.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

@@ -1,0 +1,470 @@
+//! `squirrel get`: the members' client, tutorial steps 2 and 14
+//! (`requests.get(url, verify="ca-public-key.pem")`).
+//!
+//! A small, blocking HTTP/1.1 client over rustls, so that every failure can
+//! be seen where it happens and explained: in plain words, with the phrase
+//! OpenSSL, curl and requests print for the same problem, and the fix.
+
+use crate::diagnose::{self, Failure, FailureKind};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use squirrel_pki::remote::RecordingVerifier;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A parsed `http://` or `https://` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+impl Target {
+    /// Parses a URL; `127.0.0.1:5683` without a scheme means http://, as the
+    /// tutorial's `SECRET_URL` does.
+    pub fn parse(url: &str) -> Result<Target, Failure> {
+        let bad = |why: &str| {
+            Failure::new(
+                FailureKind::Input,
+                format!(
+                    "{url:?} is not a usable URL ({why}); write it like https://localhost:5683/"
+                ),
+            )
+        };
+        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some((scheme, _)) = url.split_once("://") {
+            return Err(Failure::new(
+                FailureKind::Input,
+                format!("unsupported scheme {scheme}:// in {url:?}: squirrel speaks http:// and https://"),
+            ));
+        } else {
+            (false, url)
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_string()),
+            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+            None => (rest, "/".to_string()),
+        };
+        let path = path.split('#').next().unwrap_or("/").to_string();
+        if authority.contains('@') {
+            return Err(bad("user names in URLs are not supported"));
+        }
+        let default_port = if https { 443 } else { 80 };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("an IPv6 address lacks its ]"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
+                None if after.is_empty() => default_port,
+                None => return Err(bad("unexpected text after the IPv6 address")),
+            };
+            (host.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_string(),
+                    p.parse()
+                        .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
+                ),
+                None => (authority.to_string(), default_port),
+            }
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(bad("no host"));
+        }
+        Ok(Target {
+            https,
+            host,
+            port,
+            path,
+        })
+    }
+
+    fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.https, self.port) {
+            (true, 443) | (false, 80) => host,
+            _ => format!("{host}:{}", self.port),
+        }
+    }
+}
+
+/// What `squirrel get` was asked for.
+pub struct GetOptions {
+    pub target: Target,
+    /// Trust exactly these CAs (DER); `None`: the system's trusted CAs.
+    pub anchors: Option<Vec<Vec<u8>>>,
+    /// A client certificate chain and key, for mutual TLS.
+    pub identity: Option<(Vec<Vec<u8>>, PrivateKeyDer<'static>)>,
+    /// Skip verification of the server's certificate.
+    pub insecure: bool,
+    pub timeout: Duration,
+    /// Larger bodies are refused.
+    pub max_body: usize,
+}
+
+/// The TLS side of a fetch.
+#[derive(Clone, Debug)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher_suite: String,
+    pub alpn: Option<String>,
+    /// The certificates the server presented, leaf first.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// A response.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub tls: Option<TlsInfo>,
+}
+
+impl Fetched {
+    /// A header's value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Fetches the target once (GET, `Connection: close`).
+pub fn get(options: &GetOptions) -> Result<Fetched, Failure> {
+    let target = &options.target;
+    let tcp = connect(target, options.timeout)?;
+    if !target.https {
+        let mut tcp = tcp;
+        send_request(&mut tcp, target).map_err(|e| diagnose::io_failure(&e, target))?;
+        let (status, reason, headers, body) =
+            read_response(&mut tcp, options.max_body, target, false)?;
+        return Ok(Fetched {
+            status,
+            reason,
+            headers,
+            body,
+            tls: None,
+        });
+    }
+    let verifier = Arc::new(verifier(options)?);
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::new(FailureKind::Tls, e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone());
+    let mut config = match &options.identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(
+                chain.iter().cloned().map(CertificateDer::from).collect(),
+                key.clone_key(),
+            )
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::Input,
+                    format!("the client certificate and key cannot be used: {e}"),
+                )
+            })?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Like curl and browsers: SSLKEYLOGFILE, when set, receives the secrets.
+    config.key_log = Arc::new(rustls::KeyLogFile::new());
+    let name = ServerName::try_from(target.host.clone()).map_err(|_| {
+        Failure::new(
+            FailureKind::Input,
+            format!("{:?} is not a valid host name", target.host),
+        )
+    })?;
+    let conn = ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| Failure::new(FailureKind::Tls, e.to_string()))?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    let on_error = |e: &std::io::Error| diagnose::tls_failure(e, target, &verifier.seen(), options);
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| on_error(&e))?;
+    }
+    send_request(&mut tls, target).map_err(|e| on_error(&e))?;
+    let (status, reason, headers, body) =
+        match read_response(&mut tls, options.max_body, target, true) {
+            Ok(parts) => parts,
+            Err(failure) => return Err(failure.or_tls(|e| on_error(e))),
+        };
+    let info = TlsInfo {
+        version: match tls.conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".into(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2".into(),
+            other => format!("{other:?}"),
+        },
+        cipher_suite: tls
+            .conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_default(),
+        alpn: tls
+            .conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        chain: verifier.seen(),
+    };
+    Ok(Fetched {
+        status,
+        reason,
+        headers,
+        body,
+        tls: Some(info),
+    })
+}
+
+fn connect(target: &Target, timeout: Duration) -> Result<TcpStream, Failure> {
+    let addrs: Vec<_> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| diagnose::resolve_failure(&e, target))?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(tcp) => {
+                tcp.set_read_timeout(Some(timeout)).ok();
+                tcp.set_write_timeout(Some(timeout)).ok();
+                tcp.set_nodelay(true).ok();
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => diagnose::connect_failure(&e, target),
+        None => Failure::new(
+            FailureKind::Network,
+            format!("{} has no address", target.host),
+        ),
+    })
+}
+
+fn send_request(stream: &mut impl Write, target: &Target) -> std::io::Result<()> {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: squirrel/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        target.path,
+        target.host_header(),
+        env!("CARGO_PKG_VERSION")
+    );
+    stream.write_all(request.as_bytes())?;
+    stream.flush()
+}
+
+type Response = (u16, String, Vec<(String, String)>, Vec<u8>);
+
+const MAX_HEAD: usize = 64 * 1024;
+
+fn read_response(
+    stream: &mut impl Read,
+    max_body: usize,
+    target: &Target,
+    tls: bool,
+) -> Result<Response, Failure> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 16 * 1024];
+    let head_len;
+    let (status, reason, headers) = loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if tls => return Err(Failure::io(e)),
+            Err(e) => return Err(diagnose::io_failure(&e, target)),
+        };
+        if n == 0 {
+            return Err(diagnose::no_answer(&buf, target));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut header_slots = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut header_slots);
+        match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                head_len = len;
+                let headers = parsed
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                break (
+                    parsed.code.unwrap_or(0),
+                    parsed.reason.unwrap_or("").to_string(),
+                    headers,
+                );
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => continue,
+            Ok(httparse::Status::Partial) => {
+                return Err(Failure::new(
+                    FailureKind::Http,
+                    "the response headers are larger than 64 KiB",
+                ))
+            }
+            Err(_) => return Err(diagnose::not_http(&buf, target)),
+        }
+    };
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let too_large = || {
+        Failure::new(
+            FailureKind::Http,
+            format!("the response body is larger than {max_body} bytes; raise --max-body if it is expected"),
+        )
+    };
+    let mut body = buf.split_off(head_len);
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    if let Some(len) = header("content-length").filter(|_| !chunked) {
+        let len: usize = len.parse().map_err(|_| {
+            Failure::new(
+                FailureKind::Http,
+                format!("malformed Content-Length {len:?}"),
+            )
+        })?;
+        if len > max_body {
+            return Err(too_large());
+        }
+        while body.len() < len {
+            let n = stream.read(&mut chunk).map_err(Failure::io)?;
+            if n == 0 {
+                return Err(Failure::new(
+                    FailureKind::Http,
+                    format!(
+                        "the connection closed after {} of {len} body bytes",
+                        body.len()
+                    ),
+                ));
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body.truncate(len);
+    } else {
+        loop {
+            if body.len() > max_body.saturating_add(64 * 1024) {
+                return Err(too_large());
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+                // A peer that closes without close_notify: the body is what came.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(Failure::io(e)),
+            }
+        }
+        if chunked {
+            body = dechunk(&body)
+                .ok_or_else(|| Failure::new(FailureKind::Http, "malformed chunked body"))?;
+        }
+        if body.len() > max_body {
+            return Err(too_large());
+        }
+    }
+    Ok((status, reason, headers, body))
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// The verifier of a fetch: rustls's WebPki verifier over the chosen
+/// roots, or none at all with `--insecure`; recording the presented chain.
+fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let inner: Arc<dyn ServerCertVerifier> = if options.insecure {
+        Arc::new(squirrel_pki::remote::AcceptAnyServerCert(provider))
+    } else {
+        let mut roots = RootCertStore::empty();
+        let anchors = options.anchors.clone().unwrap_or_else(squirrel_pki::remote::system_roots);
+        for der in anchors {
+            // A system store may hold certificates webpki cannot use; skip them.
+            let _ = roots.add(CertificateDer::from(der));
+        }
+        if roots.is_empty() {
+            return Err(Failure::new(
+                FailureKind::Input,
+                "no trusted CA could be loaded; give the CA's certificate with --ca FILE",
+            ));
+        }
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| Failure::new(FailureKind::Input, format!("cannot build the verifier: {e}")))?
+    };
+    Ok(RecordingVerifier::new(inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_like_the_tutorials() {
+        let t = Target::parse("127.0.0.1:5683").unwrap();
+        assert_eq!(
+            (t.https, t.host.as_str(), t.port, t.path.as_str()),
+            (false, "127.0.0.1", 5683, "/")
+        );
+        let t = Target::parse("https://localhost:5683").unwrap();
+        assert_eq!((t.https, t.port), (true, 5683));
+        let t = Target::parse("https://[::1]:8443/x?y").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("::1", 8443, "/x?y")
+        );
+        assert_eq!(Target::parse("https://example.com").unwrap().port, 443);
+        let err = Target::parse("ftp://example.com").unwrap_err();
+        assert!(
+            err.message.contains("unsupported scheme ftp://"),
+            "{}",
+            err.message
+        );
+        assert!(Target::parse("http://host:notaport/").is_err());
+        assert!(Target::parse("http:///").is_err());
+    }
+
+    #[test]
+    fn chunked_bodies_are_decoded() {
+        assert_eq!(
+            dechunk(b"5\r\nfluff\r\n6\r\ny tail\r\n0\r\n\r\n").unwrap(),
+            b"fluffy tail"
+        );
+        assert!(dechunk(b"zz\r\n").is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! The server's TLS configuration, tutorial step 13 (`uwsgi --https`) and
+//! step 16 (client certificates), in the manner of rustls's examples: short
+//! and correct. TLS 1.3 and 1.2 only, AEAD suites with forward secrecy
+//! (rustls offers no other), ALPN h2 and http/1.1, session resumption by
+//! cache and tickets that survive a reload.
+
+use crate::error::ServeError;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
+use rustls::server::{
+    ProducesTickets, ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier,
+};
+use rustls::{KeyLog, RootCertStore, ServerConfig};
+use squirrel_pki::describe;
+use squirrel_pki::files;
+use squirrel_pki::{Passphrase, PrivateKey};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The files of an HTTPS server, re-read on every reload.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// Certificate, optionally followed by its chain.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Kept in memory (zeroized on drop) so a reload can decrypt the key
+    /// without a terminal.
+    pub key_passphrase: Option<Passphrase>,
+    /// Mutual TLS: only clients with a certificate from this CA get in.
+    pub client_ca: Option<PathBuf>,
+    /// Revoked client certificates.
+    pub crl: Option<PathBuf>,
+}
+
+/// What lives across reloads: resumption state and the key log.
+pub struct TlsShared {
+    provider: Arc<CryptoProvider>,
+    session_storage: Arc<dyn StoresServerSessions>,
+    ticketer: Arc<dyn ProducesTickets>,
+    key_log: Option<Arc<dyn KeyLog>>,
+}
+
+impl TlsShared {
+    pub fn new(key_log: Option<Arc<dyn KeyLog>>) -> Result<Self, ServeError> {
+        Ok(TlsShared {
+            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            session_storage: ServerSessionMemoryCache::new(16 * 1024),
+            ticketer: rustls::crypto::aws_lc_rs::Ticketer::new()
+                .map_err(|e| ServeError::Tls(format!("cannot create the session ticketer: {e}")))?,
+            key_log,
+        })
+    }
+}
+
+/// The facts about the server certificate that the server tells people.
+#[derive(Clone, Debug)]
+pub struct CertFacts {
+    /// "From A to B, I am X (names) according to Y".
+    pub sentence: String,
+    pub holder: String,
+    pub not_after: String,
+    /// The first DNS name, for the URL the start-up line shows.
+    pub first_dns_name: Option<String>,
+}
+
+/// Reads the certificate and key (and client CA, CRL) and builds a rustls
+/// server configuration.
+pub fn load(
+    files: &TlsFiles,
+    shared: &TlsShared,
+) -> Result<(Arc<ServerConfig>, CertFacts), ServeError> {
+    let chain = read_certs(&files.cert, "--cert")?;
+    let key_text = files::read(&files.key)?;
+    let key = PrivateKey::from_pem(&key_text, files.key_passphrase.as_ref())
+        .map_err(|e| e.in_file(&files.key))?;
+    let leaf = describe::parse_certificate(&chain[0]).map_err(|e| e.in_file(&files.cert))?;
+    if leaf.public_key().raw != key.public_key_der().as_slice() {
+        return Err(ServeError::invalid(
+            format!(
+                "the key {} does not match the certificate {} ({})",
+                files.key.display(),
+                files.cert.display(),
+                describe::short_name(leaf.subject())
+            ),
+            "give the key that was made with this certificate (squirrel pki issue writes NAME.pem and NAME-key.pem)",
+        ));
+    }
+    let summary = describe::summarize(&chain[0], squirrel_pki::ca::now())
+        .map_err(|e| e.in_file(&files.cert))?;
+    let facts = CertFacts {
+        sentence: summary.sentence.clone(),
+        holder: describe::short_name(leaf.subject()),
+        not_after: describe::human_time(leaf.validity().not_after.to_datetime()),
+        first_dns_name: describe::typed_alt_names(&leaf)
+            .into_iter()
+            .find_map(|n| match n {
+                squirrel_pki::AltName::Dns(d) if !d.starts_with('*') => Some(d),
+                _ => None,
+            }),
+    };
+    let builder = ServerConfig::builder_with_provider(shared.provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ServeError::Tls(e.to_string()))?;
+    let builder = match &files.client_ca {
+        Some(ca_path) => {
+            let mut roots = RootCertStore::empty();
+            for der in read_certs(ca_path, "--client-ca")? {
+                roots.add(CertificateDer::from(der)).map_err(|e| ServeError::File {
+                    path: ca_path.clone(),
+                    problem: format!("cannot be used as a client CA ({e}); give the CA certificate of the members"),
+                })?;
+            }
+            let mut verifier = WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                shared.provider.clone(),
+            );
+            if let Some(crl_path) = &files.crl {
+                verifier = verifier.with_crls(read_crls(crl_path)?);
+            }
+            let verifier = verifier
+                .build()
+                .map_err(|e| ServeError::Tls(format!("client verification: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => {
+            if files.crl.is_some() {
+                return Err(ServeError::invalid(
+                    "--crl was given without --client-ca",
+                    "a CRL revokes client certificates: add --client-ca FILE",
+                ));
+            }
+            builder.with_no_client_auth()
+        }
+    };
+    let chain_der: Vec<CertificateDer<'static>> =
+        chain.into_iter().map(CertificateDer::from).collect();
+    let mut config = builder
+        .with_single_cert(chain_der, key.to_rustls())
+        .map_err(|e| ServeError::File {
+            path: files.key.clone(),
+            problem: format!("rustls refused the certificate and key: {e}"),
+        })?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.session_storage = shared.session_storage.clone();
+    config.ticketer = shared.ticketer.clone();
+    if let Some(key_log) = &shared.key_log {
+        config.key_log = key_log.clone();
+    }
+    Ok((Arc::new(config), facts))
+}
+
+fn read_certs(path: &Path, flag: &str) -> Result<Vec<Vec<u8>>, ServeError> {
+    let text = files::read(path)?;
+    squirrel_pki::pem_file::certificates(&text).map_err(|e| ServeError::File {
+        path: path.to_path_buf(),
+        problem: format!("{} (given as {flag})", e.root()),
+    })
+}
+
+fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, ServeError> {
+    let bytes = files::read(path)?;
+    let ders = if bytes.starts_with(b"-----") {
+        squirrel_pki::pem_file::ders_of(&bytes, &["X509 CRL"], "a CRL")
+            .map_err(|e| e.in_file(path))?
+    } else {
+        vec![bytes]
+    };
+    Ok(ders
+        .into_iter()
+        .map(CertificateRevocationListDer::from)
+        .collect())
+}
+
+/// Words for why a TLS handshake with a client failed, for the server log.
+pub fn handshake_failure(err: &std::io::Error) -> String {
+    use rustls::{CertificateError, Error};
+    let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
+        return err.to_string();
+    };
+    match tls {
+        Error::NoCertificatesPresented => {
+            "the client presented no certificate (members only)".into()
+        }
+        Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "the client's certificate is not from the members' CA (unknown CA)".into()
+        }
+        Error::InvalidCertificate(CertificateError::Revoked) => {
+            "the client's certificate is revoked".into()
+        }
+        Error::InvalidCertificate(CertificateError::Expired) => {
+            "the client's certificate has expired".into()
+        }
+        Error::InvalidCertificate(other) => {
+            format!("the client's certificate is invalid ({other:?})")
+        }
+        Error::InvalidMessage(_) => {
+            "the client does not speak TLS (plain HTTP to an HTTPS port?)".into()
+        }
+        Error::NoApplicationProtocol => "no common application protocol (ALPN)".into(),
+        Error::PeerIncompatible(p) => format!("the client is incompatible ({p:?})"),
+        Error::AlertReceived(alert) => {
+            format!("the client sent the alert {alert:?} (it did not trust us?)")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,182 @@
+//! `squirrel get`: the members' client (tutorial steps 2 and 14).
+
+use super::passphrase::PassArgs;
+use anyhow::Result;
+use clap::Args;
+use squirrel_http::client::{self, GetOptions, Target};
+use squirrel_http::diagnose::{Failure, FailureKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// The secret's URL, e.g. https://localhost:5683 (default: $SECRET_URL).
+    #[arg(value_name = "URL", env = "SECRET_URL")]
+    pub url: String,
+    /// Print the body alone.
+    #[arg(long)]
+    pub raw: bool,
+    /// Trust exactly the CA(s) in FILE (the tutorial's verify="ca-public-key.pem").
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate, for servers that admit members only.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's key.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub pass: PassArgs,
+    /// Do not verify the server's certificate (dangerous: anyone could pretend to be it).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Decrypt a Fernet body, key from env VAR: --fernet-key-env[=VAR] (default SECRET_KEY).
+    #[arg(long, value_name = "VAR", num_args = 0..=1, require_equals = true, default_missing_value = "SECRET_KEY")]
+    pub fernet_key_env: Option<String>,
+    /// Seconds to wait for the connection and each read.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+    /// Largest body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Show the TLS version, cipher suite, ALPN and the server certificate's sentence.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn run(args: GetArgs) -> Result<ExitCode> {
+    match fetch(&args) {
+        Ok(code) => Ok(code),
+        Err(failure) => {
+            eprintln!("squirrel: error: {failure}");
+            Ok(ExitCode::from(failure.kind.exit_code()))
+        }
+    }
+}
+
+fn input(err: impl std::fmt::Display) -> Failure {
+    Failure::new(FailureKind::Input, err.to_string())
+}
+
+fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
+    let target = Target::parse(&args.url)?;
+    let fernet = match &args.fernet_key_env {
+        Some(var) => Some(
+            super::serve::fernet_from_env(var, "--fernet-key-env")
+                .map_err(|e| input(format!("{e:#}")))?,
+        ),
+        None => None,
+    };
+    let anchors = match &args.ca {
+        Some(path) => {
+            let text = squirrel_pki::files::read(path).map_err(input)?;
+            Some(squirrel_pki::pem_file::certificates(&text).map_err(|e| input(e.in_file(path)))?)
+        }
+        None => None,
+    };
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let text = squirrel_pki::files::read(cert).map_err(input)?;
+            let chain =
+                squirrel_pki::pem_file::certificates(&text).map_err(|e| input(e.in_file(cert)))?;
+            let key = args
+                .pass
+                .read_key(key, "client key")
+                .map_err(|e| input(format!("{e:#}")))?;
+            Some((chain, key.to_rustls()))
+        }
+        _ => None,
+    };
+    if args.insecure {
+        eprintln!(
+            "warning: --insecure: the server's certificate is NOT verified; anyone on the path could pretend to be it and read the secret"
+        );
+    }
+    if !target.https && identity.is_some() {
+        eprintln!("warning: --cert is ignored over plain http://");
+    }
+    let fetched = client::get(&GetOptions {
+        target: target.clone(),
+        anchors,
+        identity,
+        insecure: args.insecure,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        max_body: args.max_body,
+    })?;
+    if args.verbose {
+        match &fetched.tls {
+            Some(tls) => {
+                eprintln!(
+                    "* {}:{} over {} ({}), ALPN {}",
+                    target.host,
+                    target.port,
+                    tls.version,
+                    tls.cipher_suite,
+                    tls.alpn.as_deref().unwrap_or("none")
+                );
+                if let Some(leaf) = tls.chain.first() {
+                    if let Ok(summary) =
+                        squirrel_pki::describe::summarize(leaf, squirrel_pki::ca::now())
+                    {
+                        eprintln!("* Server certificate: {}", summary.sentence);
+                    }
+                }
+            }
+            None => eprintln!(
+                "* {}:{} over plain HTTP: anyone on the path can read this",
+                target.host, target.port
+            ),
+        }
+        eprintln!("* HTTP/1.1 {} {}", fetched.status, fetched.reason);
+    }
+    if fetched.status >= 400 {
+        let body = String::from_utf8_lossy(&fetched.body);
+        return Err(Failure::new(
+            FailureKind::Http,
+            format!(
+                "the server answered {} {}: {}",
+                fetched.status,
+                fetched.reason,
+                body.lines().next().unwrap_or("").trim()
+            ),
+        ));
+    }
+    let mut body = fetched.body.clone();
+    if let Some(fernet) = &fernet {
+        body = fernet
+            .decrypt(body.trim_ascii(), None)
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::Decrypt,
+                    format!(
+                        "InvalidToken: the body could not be decrypted with the key in {} ({e}): the key is wrong, or the message was altered on the way",
+                        args.fernet_key_env.as_deref().unwrap_or("SECRET_KEY")
+                    ),
+                )
+            })?
+            .plaintext;
+    } else if body.starts_with(b"gAAAAA") {
+        eprintln!(
+            "note: the body looks like a Fernet token; pass --fernet-key-env VAR to decrypt it"
+        );
+    }
+    if let Some(member) = fetched.header(squirrel_http::routes::MEMBER_HEADER) {
+        eprintln!("Welcome, member {member}.");
+    }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = if args.raw {
+        out.write_all(&body)
+    } else {
+        writeln!(
+            out,
+            "The secret message is: {}",
+            String::from_utf8_lossy(&body)
+        )
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| input(format!("cannot write to standard output: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,261 @@
+//! Members only (tutorial step 16, mutual TLS) and Fernet bodies (step 7).
+
+mod common;
+
+use common::Scratch;
+
+#[test]
+fn members_get_in_strangers_and_revoked_members_do_not() {
+    let s = Scratch::new();
+    s.init_ca(&["--cn", "my-ca.com"]);
+    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
+    let out = s.ok(&["pki", "issue", "alice", "--client", "--pass-file", "pw"]);
+    let alice_serial = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  serial: "))
+        .unwrap()
+        .to_string();
+    s.ok(&["pki", "issue", "bob", "--client", "--pass-file", "pw"]);
+    s.squirrel(&[
+        "pki",
+        "ca",
+        "init",
+        "--no-pass",
+        "--dir",
+        "stranger-ca",
+        "--cn",
+        "stranger-ca",
+    ])
+    .assert()
+    .success();
+    s.squirrel(&[
+        "pki",
+        "issue",
+        "mallory",
+        "--client",
+        "--ca-dir",
+        "stranger-ca",
+    ])
+    .assert()
+    .success();
+    s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
+    let server = s.serve(&[
+        "--cert",
+        "localhost.pem",
+        "--key",
+        "localhost-key.pem",
+        "--client-ca",
+        "ca/ca.pem",
+        "--crl",
+        "crl.pem",
+    ]);
+    assert!(
+        server
+            .banner
+            .ends_with("; members only: a client certificate is required)"),
+        "{}",
+        server.banner
+    );
+
+    let member = |who: &str| {
+        let cert = format!("{who}-client.pem");
+        let key = format!("{who}-client-key.pem");
+        s.squirrel_out(
+            &[
+                "get",
+                "--ca",
+                "ca/ca.pem",
+                "--cert",
+                &cert,
+                "--key",
+                &key,
+                &server.url,
+            ],
+            &[],
+        )
+    };
+    let (code, out, err) = member("alice");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "The secret message is: fluffy tail\n"),
+        "{err}"
+    );
+    assert!(err.contains("Welcome, member alice."), "{err}");
+    // No certificate: the handshake is refused, and the reason is given.
+    let (code, _, err) = s.squirrel_out(&["get", "--ca", "ca/ca.pem", &server.url], &[]);
+    assert_eq!(code, 4);
+    assert!(
+        err.contains(
+            "admits members only: it requires a client certificate. Pass --cert FILE --key FILE"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"tlsv13 alert certificate required\""),
+        "{err}"
+    );
+    // A stranger's certificate.
+    let (code, _, err) = member("mallory");
+    assert_eq!(code, 4);
+    assert!(
+        err.contains(
+            "rejected the client certificate: it was not issued by a CA the server trusts"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("\"tlsv1 alert unknown ca\""), "{err}");
+    // curl and requests, as members; the browser page greets the member.
+    let (ok, page) = s.run(
+        "curl",
+        &[
+            "-sS",
+            "--cacert",
+            "ca/ca.pem",
+            "--cert",
+            "bob-client.pem",
+            "--key",
+            "bob-client-key.pem",
+            "-H",
+            "Accept: text/html",
+            &server.url,
+        ],
+    );
+    assert!(ok, "{page}");
+    assert!(
+        page.contains("<span id=\"secret\">fluffy tail</span>"),
+        "{page}"
+    );
+    assert!(page.contains("Welcome, member <b>bob</b>."), "{page}");
+    assert!(
+        page.contains("This server's certificate says: <q>From "),
+        "{page}"
+    );
+    let py = s.python(&format!(
+        "import requests\nr = requests.get('{}', verify='ca/ca.pem', cert=('bob-client.pem', 'bob-client-key.pem'))\nprint(r.text, r.headers['x-squirrel-member'])",
+        server.url
+    ));
+    assert_eq!(py, "fluffy tail bob\n");
+
+    // Alice leaves the club: revoke, publish the CRL, reload with SIGHUP.
+    s.ok(&[
+        "pki",
+        "revoke",
+        &alice_serial,
+        "--pass-file",
+        "pw",
+        "--reason",
+        "affiliationChanged",
+    ]);
+    s.ok(&[
+        "pki",
+        "crl",
+        "--out",
+        "crl.pem",
+        "--force",
+        "--pass-file",
+        "pw",
+    ]);
+    server.signal("HUP");
+    let mut refused = None;
+    for _ in 0..100 {
+        let (code, _, err) = member("alice");
+        if code == 4 {
+            refused = Some(err);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let err = refused.expect("alice is refused after the CRL reload");
+    assert!(
+        err.contains("rejected the client certificate: it has been revoked"),
+        "{err}"
+    );
+    assert!(err.contains("\"sslv3 alert certificate revoked\""), "{err}");
+    assert_eq!(member("bob").0, 0, "bob is still a member");
+    let (_, log) = server.stop();
+    assert!(
+        log.contains("the client presented no certificate (members only)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("the client's certificate is not from the members' CA (unknown CA)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("reloaded certificate, key, client CA, CRL and message (SIGHUP)"),
+        "{log}"
+    );
+    assert!(log.contains("the client's certificate is revoked"), "{log}");
+    assert!(
+        log.contains(" TLSv1.3 alice") && log.contains(" TLSv1.3 bob"),
+        "{log}"
+    );
+}
+
+const KEY: &str = "8jtTR9QcD-k3R09Pcd5ePgmTu_itJQt9WKQPzqjrcoM=";
+const WRONG: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+#[test]
+fn fernet_bodies_are_fresh_tokens_only_the_key_opens() {
+    let s = Scratch::new();
+    let server = s.serve_with_env(&["--fernet-key-env"], &[("SECRET_KEY", KEY)]);
+    assert!(
+        server
+            .banner
+            .ends_with("(plain HTTP), each body a fresh Fernet token"),
+        "{}",
+        server.banner
+    );
+    let (code, first, err) = s.squirrel_out(&["get", "--raw", &server.url], &[]);
+    assert_eq!(code, 0);
+    assert!(first.starts_with("gAAAAA"), "{first}");
+    assert!(
+        err.contains(
+            "note: the body looks like a Fernet token; pass --fernet-key-env VAR to decrypt it"
+        ),
+        "{err}"
+    );
+    let (_, second, _) = s.squirrel_out(&["get", "--raw", &server.url], &[]);
+    assert_ne!(first, second, "every request gets a fresh token");
+    let (code, out, _) = s.squirrel_out(
+        &["get", "--fernet-key-env", &server.url],
+        &[("SECRET_KEY", KEY)],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "The secret message is: fluffy tail\n")
+    );
+    let (code, out, err) = s.squirrel_out(
+        &["get", "--fernet-key-env", &server.url],
+        &[("SECRET_KEY", WRONG)],
+    );
+    assert_eq!((code, out.as_str()), (6, ""));
+    assert!(
+        err.contains("InvalidToken: the body could not be decrypted with the key in SECRET_KEY"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the key is wrong, or the message was altered on the way"),
+        "{err}"
+    );
+    // The tutorial's symmetric_client.py.
+    let client = format!(
+        "import os, requests\n\
+         from cryptography.fernet import Fernet\n\
+         my_cipher = Fernet(b'{KEY}')\n\
+         response = requests.get('{}')\n\
+         print(my_cipher.decrypt(response.content).decode())\n",
+        server.url
+    );
+    assert_eq!(s.python(&client), "fluffy tail\n");
+    drop(server);
+    let (code, _, err) = s.squirrel_out(&["serve", "--fernet-key-env=SQUIRREL_NO_SUCH_VAR"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--fernet-key-env SQUIRREL_NO_SUCH_VAR: the environment variable SQUIRREL_NO_SUCH_VAR is not set"), "{err}");
+    let (code, _, err) = s.squirrel_out(
+        &["serve", "--fernet-key-env"],
+        &[("SECRET_KEY", "too-short")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("does not hold a Fernet key"), "{err}");
+}
