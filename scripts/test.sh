@@ -15,6 +15,11 @@ apt_install() {
 for tool in openssl curl; do
     command -v "$tool" >/dev/null || apt_install "$tool"
 done
+# The spy's tests (sniff_*) check squirrel's captures against tshark.
+if ! command -v tshark >/dev/null; then
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt_install tshark
+fi
 for module in cryptography requests flask pkilint; do
     python3 -c "import $module" 2>/dev/null || python3 -m pip install --quiet "$module"
 done

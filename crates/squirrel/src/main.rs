@@ -39,6 +39,8 @@ enum Command {
     Caesar(cli::caesar::CaesarCommand),
     /// Diffie-Hellman, the mixing of colours, with toy numbers and with X25519 (step 8).
     Dh(cli::dh::DhArgs),
+    /// The spy: capture and dissect traffic, write pcap/pcapng.
+    Sniff(cli::sniff::SniffArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Fernet(command) => cli::fernet::run(command),
         Command::Caesar(command) => cli::caesar::run(command),
         Command::Dh(args) => cli::dh::run(args),
+        Command::Sniff(args) => cli::sniff::run(args),
     };
     cli::report(result)
 }
