@@ -412,7 +412,10 @@ fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
         Arc::new(squirrel_pki::remote::AcceptAnyServerCert(provider))
     } else {
         let mut roots = RootCertStore::empty();
-        let anchors = options.anchors.clone().unwrap_or_else(squirrel_pki::remote::system_roots);
+        let anchors = options
+            .anchors
+            .clone()
+            .unwrap_or_else(squirrel_pki::remote::system_roots);
         for der in anchors {
             // A system store may hold certificates webpki cannot use; skip them.
             let _ = roots.add(CertificateDer::from(der));
@@ -425,7 +428,12 @@ fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
         }
         WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
-            .map_err(|e| Failure::new(FailureKind::Input, format!("cannot build the verifier: {e}")))?
+            .map_err(|e| {
+                Failure::new(
+                    FailureKind::Input,
+                    format!("cannot build the verifier: {e}"),
+                )
+            })?
     };
     Ok(RecordingVerifier::new(inner))
 }

@@ -68,7 +68,9 @@ pub fn fetch_chain(host: &str, port: u16, timeout: Duration) -> Result<Presented
     tcp.set_read_timeout(Some(timeout)).ok();
     tcp.set_write_timeout(Some(timeout)).ok();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let looker = Arc::new(RecordingVerifier::new(Arc::new(AcceptAnyServerCert(provider.clone()))));
+    let looker = Arc::new(RecordingVerifier::new(Arc::new(AcceptAnyServerCert(
+        provider.clone(),
+    ))));
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| PkiError::Crypto(e.to_string()))?
