@@ -554,3 +554,15 @@ fn dh_refuses_bad_toy_numbers() {
          between 2 and p - 2 = 21\n"
     );
 }
+
+#[test]
+fn a_key_that_starts_with_a_dash_is_still_a_key() {
+    // URL-safe base64 may begin with '-': such a key must not read as a flag.
+    let key = "-7W7e8mnidOk0cTV6o3aOiurBDsKINyRr-FwM1Epx2I=";
+    let token = ok(&["fernet", "encrypt", "--key", key], b"fluffy tail");
+    assert!(token.starts_with(b"gAAAAA"));
+    assert_eq!(
+        ok(&["fernet", "decrypt", "--key", key], &token),
+        b"fluffy tail"
+    );
+}

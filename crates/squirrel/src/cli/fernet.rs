@@ -39,7 +39,7 @@ pub struct GenkeyArgs {
 pub struct KeyArgs {
     /// A Fernet key (URL-safe base64). Repeat it to rotate keys: the first encrypts, all are
     /// tried to decrypt. Prefer --key-file or SECRET_KEY: arguments are visible to other users.
-    #[arg(long = "key", value_name = "KEY")]
+    #[arg(long = "key", value_name = "KEY", allow_hyphen_values = true)]
     pub keys: Vec<String>,
     /// Read keys from FILE, one per line (repeatable); they come after the --key keys.
     #[arg(long = "key-file", value_name = "FILE")]
