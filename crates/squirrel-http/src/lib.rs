@@ -17,6 +17,6 @@ pub mod timeouts;
 pub mod tls;
 
 pub use error::ServeError;
-pub use server::{Limits, ServeOptions, Server};
+pub use server::{Limits, ReloadHandle, ServeOptions, Server};
 pub use site::{MessageSource, SiteSources, DEFAULT_MESSAGE};
 pub use tls::TlsFiles;

@@ -66,8 +66,20 @@ pub struct ServeOptions {
     pub limits: Limits,
 }
 
+/// Asks a running server to reload, as SIGHUP does (for programs that run
+/// a server in-process, like `squirrel demo`).
+#[derive(Clone, Default)]
+pub struct ReloadHandle(Arc<tokio::sync::Notify>);
+
+impl ReloadHandle {
+    pub fn reload(&self) {
+        self.0.notify_one();
+    }
+}
+
 /// A bound server, ready to run.
 pub struct Server {
+    reload: ReloadHandle,
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<ArcSwap<Site>>,
@@ -114,6 +126,7 @@ impl Server {
             })?;
         let local_addr = listener.local_addr()?;
         Ok(Server {
+            reload: ReloadHandle::default(),
             listener,
             local_addr,
             state: Arc::new(ArcSwap::from_pointee(site)),
@@ -121,6 +134,11 @@ impl Server {
             shared: Arc::new(shared),
             limits: options.limits,
         })
+    }
+
+    /// A handle that reloads the configuration as SIGHUP does.
+    pub fn reload_handle(&self) -> ReloadHandle {
+        self.reload.clone()
     }
 
     /// The address actually bound (useful with port 0).
@@ -181,9 +199,10 @@ impl Server {
             sources,
             shared,
             limits,
+            reload,
             ..
         } = self;
-        spawn_reloader(state.clone(), sources.clone(), shared.clone());
+        spawn_reloader(state.clone(), sources.clone(), shared.clone(), reload);
         if let Some(path) = sources.message_file() {
             spawn_message_watcher(state.clone(), sources.clone(), path.to_path_buf());
         }
@@ -399,27 +418,43 @@ impl Connection {
     }
 }
 
-fn spawn_reloader(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, shared: Arc<TlsShared>) {
+fn spawn_reloader(
+    state: Arc<ArcSwap<Site>>,
+    sources: Arc<SiteSources>,
+    shared: Arc<TlsShared>,
+    asked: ReloadHandle,
+) {
     tokio::spawn(async move {
-        let Ok(mut hangups) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
+        let mut hangups =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        if hangups.is_none() {
             warn!("cannot listen for SIGHUP: reload by restarting");
-            return;
-        };
-        while hangups.recv().await.is_some() {
+        }
+        loop {
+            let why = tokio::select! {
+                Some(()) = next_hangup(&mut hangups) => "SIGHUP",
+                () = asked.0.notified() => "asked",
+            };
             let sources = sources.clone();
             let shared = shared.clone();
             match tokio::task::spawn_blocking(move || sources.load(&shared)).await {
                 Ok(Ok(site)) => {
                     state.store(Arc::new(site));
-                    info!("reloaded certificate, key, client CA, CRL and message (SIGHUP)");
+                    info!("reloaded certificate, key, client CA, CRL and message ({why})");
                 }
                 Ok(Err(e)) => error!("reload failed, keeping the previous configuration: {e}"),
                 Err(e) => error!("reload failed, keeping the previous configuration: {e}"),
             }
         }
     });
+}
+
+/// The next SIGHUP, or never when it cannot be listened for.
+async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match hangups.as_mut() {
+        Some(h) => h.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, path: PathBuf) {

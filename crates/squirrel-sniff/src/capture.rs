@@ -12,6 +12,7 @@ use crate::error::SniffError;
 use crate::frame::{Frame, Timestamp};
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const ETH_P_ALL: u16 = 0x0003;
@@ -226,13 +227,26 @@ pub fn run<W: Write>(
     engine: &mut Engine<W>,
     duration: Option<Duration>,
 ) -> Result<(), SniffError> {
+    run_until(cap, engine, duration, &AtomicBool::new(false))
+}
+
+/// Like [`run`], and also stops when `stop` becomes true: for a program
+/// that runs the spy in a thread beside its own servers (`squirrel demo`).
+pub fn run_until<W: Write>(
+    cap: &mut LiveCapture,
+    engine: &mut Engine<W>,
+    duration: Option<Duration>,
+    stop: &AtomicBool,
+) -> Result<(), SniffError> {
     let start = Instant::now();
     let tick = Duration::from_millis(100);
     let mut drained = 0u32;
     let mut flushed = Instant::now();
     loop {
         let left = duration.map(|d| d.saturating_sub(start.elapsed()));
-        let stopping = crate::signal::stop_requested() || left == Some(Duration::ZERO);
+        let stopping = crate::signal::stop_requested()
+            || stop.load(Ordering::SeqCst)
+            || left == Some(Duration::ZERO);
         let wait = if stopping {
             Duration::ZERO
         } else {

@@ -63,6 +63,25 @@ pub fn run<W: Write>(
     duration: Option<Duration>,
     log: &mut dyn Write,
 ) -> Result<(), SniffError> {
+    run_until(
+        listener,
+        upstream,
+        engine,
+        duration,
+        log,
+        &AtomicBool::new(false),
+    )
+}
+
+/// Like [`run`], and also stops when `stop` becomes true (`squirrel demo`).
+pub fn run_until<W: Write>(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    engine: &mut Engine<W>,
+    duration: Option<Duration>,
+    log: &mut dyn Write,
+    stop: &AtomicBool,
+) -> Result<(), SniffError> {
     let (tx, rx) = channel();
     let done = Arc::new(AtomicBool::new(false));
     listener
@@ -77,7 +96,10 @@ pub fn run<W: Write>(
     let start = Instant::now();
     let mut conns: HashMap<u32, Conversation> = HashMap::new();
     let result = loop {
-        if crate::signal::stop_requested() || duration.is_some_and(|d| start.elapsed() >= d) {
+        if crate::signal::stop_requested()
+            || stop.load(Ordering::SeqCst)
+            || duration.is_some_and(|d| start.elapsed() >= d)
+        {
             break Ok(());
         }
         let event = match rx.recv_timeout(Duration::from_millis(50)) {

@@ -621,19 +621,3 @@ fn inspect_a_live_server_and_judge_its_chain() {
     );
     assert_eq!(json["chain"].as_array().unwrap().len(), 1);
 }
-
-#[test]
-fn demo_plays_the_ca_chapter() {
-    let s = Scratch::new();
-    let out = s.ok(&["demo", "--keep", "kept"]);
-    assert!(
-        out.contains("I am my-site.com (localhost, 127.0.0.1) according to my-ca.com"),
-        "{out}"
-    );
-    assert!(
-        out.contains("refuses it: \"unable to get local issuer certificate\""),
-        "{out}"
-    );
-    assert!(out.contains("Chapter 5: OK"), "{out}");
-    assert!(s.path("kept/server-cert.pem").exists());
-}
