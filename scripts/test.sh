@@ -20,6 +20,10 @@ if ! command -v tshark >/dev/null; then
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt_install tshark
 fi
+# The browser tests (trust.rs) drive headless Chromium; `pki install`
+# reaches its NSS database with certutil.
+command -v chromium >/dev/null || apt_install chromium
+command -v certutil >/dev/null || apt_install libnss3-tools
 for module in cryptography requests flask pkilint; do
     python3 -c "import $module" 2>/dev/null || python3 -m pip install --quiet "$module"
 done

@@ -179,7 +179,9 @@ fn page(site: &Site, caller: &Caller) -> String {
         None => String::new(),
     };
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Secret Squirrels</title></head>\n\
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Secret Squirrels</title>\n\
+         <style>body{{font-family:system-ui,sans-serif;max-width:42em;margin:3em auto;padding:0 1em;line-height:1.5}}\
+         #secret{{background:#fff3c4;padding:0 .2em}}.cert{{color:#555}}</style></head>\n\
          <body>\n<h1>The secret message is: <span id=\"secret\">{secret}</span></h1>\n{member}\n{sentence}\n</body>\n</html>\n"
     )
 }

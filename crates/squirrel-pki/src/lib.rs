@@ -25,6 +25,7 @@ pub mod pem_file;
 pub mod remote;
 pub mod revoke;
 pub mod sign;
+pub mod truststore;
 pub mod verify;
 
 pub use ca::{CaFiles, CaOptions, CertificateAuthority};

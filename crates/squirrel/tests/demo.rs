@@ -105,10 +105,7 @@ fn kept_files_are_real_and_the_captures_open_in_the_spy() {
     let s = Scratch::new();
     let (code, out, err) = demo(&s, &["--keep", "story"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("Every file is kept in story.\n"),
-        "{out}"
-    );
+    assert!(out.contains("Every file is kept in story.\n"), "{out}");
     for file in [
         "ca/ca.pem",
         "ca/ca-key.pem",

@@ -3,6 +3,7 @@
 
 mod inspect;
 mod issue;
+mod trust;
 
 use super::passphrase::{KdfArgs, PassArgs};
 use anyhow::{bail, Context, Result};
@@ -40,6 +41,10 @@ pub enum PkiCommand {
     Revoke(RevokeArgs),
     /// Write a certificate revocation list (CRL) signed by the CA.
     Crl(CrlArgs),
+    /// Trust the CA on this machine: the system store and Chromium/Firefox (NSS), as mkcert does.
+    Install(trust::TrustArgs),
+    /// Remove exactly what `install` added.
+    Uninstall(trust::TrustArgs),
 }
 
 #[derive(Subcommand)]
@@ -60,6 +65,8 @@ pub fn run(command: PkiCommand) -> Result<ExitCode> {
         PkiCommand::List(args) => list(args),
         PkiCommand::Revoke(args) => revoke(args),
         PkiCommand::Crl(args) => crl(args),
+        PkiCommand::Install(args) => trust::run(args, false),
+        PkiCommand::Uninstall(args) => trust::run(args, true),
     }
 }
 
@@ -128,7 +135,8 @@ impl CaArgs {
             (_, _, Some(dir)) => CaFiles::in_dir(dir),
             _ => CaFiles::in_dir(&default_ca_dir()?),
         };
-        if !files.cert.exists() {
+        let missing = matches!(std::fs::metadata(&files.cert), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        if missing {
             let dir = files.cert.parent().unwrap_or(Path::new("."));
             bail!(
                 "no CA certificate at {}: create a CA first with `squirrel pki ca init --dir {}`, \

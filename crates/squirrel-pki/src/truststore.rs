@@ -1,0 +1,323 @@
+//! Trust stores, tutorial step 15: a browser warns about an unknown CA and
+//! trusts the CAs its store holds. `squirrel pki install` puts the club's
+//! CA into the stores of this machine, as mkcert does: the system store
+//! (Debian/Ubuntu, Fedora/RHEL, Arch) and the NSS databases of Chromium and
+//! Firefox. The certificate is named by its fingerprint, so two CAs never
+//! clash, and `uninstall` removes exactly what `install` added.
+
+use crate::describe;
+use crate::error::{PkiError, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The stores squirrel knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    System,
+    Nss,
+}
+
+impl std::str::FromStr for Store {
+    type Err = PkiError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "system" => Ok(Store::System),
+            "nss" => Ok(Store::Nss),
+            other => Err(PkiError::invalid(
+                format!("unknown trust store {other:?}"),
+                "choose system, nss, or both: --stores system,nss",
+            )),
+        }
+    }
+}
+
+/// What happened (or would happen, with `--dry-run`) in one store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// "system (Debian)", "nss (Chromium)", "nss (Firefox profile x)".
+    pub store: String,
+    /// Where: a file or a database directory.
+    pub location: PathBuf,
+    /// "installed", "already installed", "removed", "not installed",
+    /// "skipped: ..." and the like.
+    pub action: String,
+}
+
+/// A CA certificate to install, with the name it goes by.
+pub struct Anchor {
+    pub pem: String,
+    /// "squirrel-<first 16 hex digits of the SHA-256 fingerprint>".
+    pub name: String,
+    /// The CA's own name, for messages.
+    pub holder: String,
+}
+
+impl Anchor {
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        let cert = describe::parse_certificate(der)?;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+        let name = format!("squirrel-{}", hex::encode(&digest.as_ref()[..8]));
+        let pem = pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", der.to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
+        Ok(Anchor {
+            pem,
+            name,
+            holder: describe::short_name(cert.subject()),
+        })
+    }
+
+    /// The NSS nickname: readable, and unique per CA.
+    pub fn nickname(&self) -> String {
+        format!("{} ({})", self.holder, self.name)
+    }
+}
+
+/// How this machine's system store is managed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemStore {
+    pub family: &'static str,
+    pub dir: PathBuf,
+    pub extension: &'static str,
+    /// The command that rebuilds the bundle, after adding or removing.
+    pub refresh: Vec<String>,
+}
+
+/// The system store of this machine, chosen by what it has.
+pub fn system_store() -> Option<SystemStore> {
+    let has = |cmd: &str| which(cmd).is_some();
+    if Path::new("/usr/local/share/ca-certificates").is_dir() && has("update-ca-certificates") {
+        return Some(SystemStore {
+            family: "Debian/Ubuntu",
+            dir: "/usr/local/share/ca-certificates".into(),
+            extension: "crt",
+            refresh: vec!["update-ca-certificates".into()],
+        });
+    }
+    if Path::new("/etc/pki/ca-trust/source/anchors").is_dir() && has("update-ca-trust") {
+        return Some(SystemStore {
+            family: "Fedora/RHEL",
+            dir: "/etc/pki/ca-trust/source/anchors".into(),
+            extension: "pem",
+            refresh: vec!["update-ca-trust".into(), "extract".into()],
+        });
+    }
+    if Path::new("/etc/ca-certificates/trust-source/anchors").is_dir() && has("trust") {
+        return Some(SystemStore {
+            family: "Arch",
+            dir: "/etc/ca-certificates/trust-source/anchors".into(),
+            extension: "crt",
+            refresh: vec!["trust".into(), "extract-compat".into()],
+        });
+    }
+    None
+}
+
+/// The first `program` on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// True when this process may change the system store.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn run(cmd: &[String]) -> Result<()> {
+    let program = which(&cmd[0]).unwrap_or_else(|| PathBuf::from(&cmd[0]));
+    let out = Command::new(program)
+        .args(&cmd[1..])
+        .output()
+        .map_err(|e| {
+            PkiError::invalid(
+                format!("cannot run {}: {e}", cmd.join(" ")),
+                "check that it is installed",
+            )
+        })?;
+    if !out.status.success() {
+        return Err(PkiError::invalid(
+            format!(
+                "{} failed: {}",
+                cmd.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "see its message; nothing else was changed",
+        ));
+    }
+    Ok(())
+}
+
+/// Adds (or, with `remove`, takes out) the anchor in the system store.
+pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
+    let Some(store) = system_store() else {
+        return Ok(Outcome {
+            store: "system".into(),
+            location: PathBuf::new(),
+            action: "skipped: no known system store here (looked for update-ca-certificates, \
+                     update-ca-trust and trust)"
+                .into(),
+        });
+    };
+    let file = store
+        .dir
+        .join(format!("{}.{}", anchor.name, store.extension));
+    let store_name = format!("system ({})", store.family);
+    let present = std::fs::read_to_string(&file).is_ok_and(|text| text == anchor.pem);
+    let outcome = |action: &str| Outcome {
+        store: store_name.clone(),
+        location: file.clone(),
+        action: action.into(),
+    };
+    match (remove, present || file.exists()) {
+        (false, _) if present => return Ok(outcome("already installed")),
+        (true, false) => return Ok(outcome("not installed")),
+        _ => {}
+    }
+    if dry_run {
+        let verb = if remove {
+            "would remove"
+        } else {
+            "would install"
+        };
+        return Ok(outcome(&format!(
+            "{verb}, then run {}",
+            store.refresh.join(" ")
+        )));
+    }
+    if !is_root() {
+        let verb = if remove { "uninstall" } else { "install" };
+        return Err(PkiError::invalid(
+            format!("changing the system trust store ({}) needs root", store.dir.display()),
+            format!("run `sudo squirrel pki {verb} --stores system` (or --stores nss for the browsers alone)"),
+        ));
+    }
+    if remove {
+        std::fs::remove_file(&file).map_err(|error| PkiError::Write {
+            path: file.clone(),
+            error,
+        })?;
+    } else {
+        crate::files::write_atomic(
+            &file,
+            anchor.pem.as_bytes(),
+            crate::files::PUBLIC_MODE,
+            true,
+        )?;
+    }
+    run(&store.refresh)?;
+    Ok(outcome(if remove { "removed" } else { "installed" }))
+}
+
+/// The NSS databases of this user: Chromium's (`~/.pki/nssdb`, created by
+/// `install` when missing, as Chromium itself would on its first start) and
+/// every Firefox profile's.
+pub fn nss_databases(home: &Path) -> Vec<(String, PathBuf)> {
+    let mut found = vec![("nss (Chromium)".to_string(), home.join(".pki/nssdb"))];
+    for base in [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox"] {
+        let Ok(entries) = std::fs::read_dir(home.join(base)) else {
+            continue;
+        };
+        let mut profiles: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("cert9.db").exists())
+            .collect();
+        profiles.sort();
+        for profile in profiles {
+            let name = profile
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            found.push((format!("nss (Firefox profile {name})"), profile));
+        }
+    }
+    found
+}
+
+/// Adds (or takes out) the anchor in every NSS database of `home`.
+pub fn nss(anchor: &Anchor, home: &Path, remove: bool, dry_run: bool) -> Result<Vec<Outcome>> {
+    let Some(certutil) = which("certutil") else {
+        return Ok(vec![Outcome {
+            store: "nss".into(),
+            location: home.join(".pki/nssdb"),
+            action: "skipped: certutil is not installed; install libnss3-tools (Debian/Ubuntu) or \
+                     nss-tools (Fedora) to reach Chromium and Firefox"
+                .into(),
+        }]);
+    };
+    let nickname = anchor.nickname();
+    let mut outcomes = Vec::new();
+    for (store, dir) in nss_databases(home) {
+        let db = format!("sql:{}", dir.display());
+        let exists = dir.join("cert9.db").exists();
+        let present = exists
+            && Command::new(&certutil)
+                .args(["-L", "-d", &db, "-n", &nickname])
+                .output()
+                .is_ok_and(|o| o.status.success());
+        let action = match (remove, present) {
+            (false, true) => "already installed".to_string(),
+            (true, false) => "not installed".to_string(),
+            _ if dry_run => format!("would {}", if remove { "remove" } else { "install" }),
+            (false, false) => {
+                if !exists {
+                    std::fs::create_dir_all(&dir).map_err(|error| PkiError::Write {
+                        path: dir.clone(),
+                        error,
+                    })?;
+                    certutil_run(&certutil, &["-N", "--empty-password", "-d", &db])?;
+                }
+                let pem_file = tempfile::NamedTempFile::new().map_err(|error| PkiError::Write {
+                    path: std::env::temp_dir(),
+                    error,
+                })?;
+                std::fs::write(pem_file.path(), &anchor.pem).map_err(|error| PkiError::Write {
+                    path: pem_file.path().to_path_buf(),
+                    error,
+                })?;
+                let input = pem_file.path().to_string_lossy().into_owned();
+                certutil_run(
+                    &certutil,
+                    &["-A", "-d", &db, "-t", "C,,", "-n", &nickname, "-i", &input],
+                )?;
+                "installed".to_string()
+            }
+            (true, true) => {
+                certutil_run(&certutil, &["-D", "-d", &db, "-n", &nickname])?;
+                "removed".to_string()
+            }
+        };
+        outcomes.push(Outcome {
+            store,
+            location: dir,
+            action,
+        });
+    }
+    Ok(outcomes)
+}
+
+fn certutil_run(certutil: &Path, args: &[&str]) -> Result<()> {
+    let out = Command::new(certutil).args(args).output().map_err(|e| {
+        PkiError::invalid(
+            format!("cannot run certutil: {e}"),
+            "check that libnss3-tools is installed",
+        )
+    })?;
+    if !out.status.success() {
+        return Err(PkiError::invalid(
+            format!(
+                "certutil {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "close the browser (it may lock its database) and try again",
+        ));
+    }
+    Ok(())
+}
