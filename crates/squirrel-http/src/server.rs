@@ -125,6 +125,7 @@ impl Server {
                 },
             })?;
         let local_addr = listener.local_addr()?;
+        defer_accept(&listener, options.limits.handshake_timeout);
         Ok(Server {
             reload: ReloadHandle::default(),
             listener,
@@ -270,6 +271,25 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// TCP_DEFER_ACCEPT: a connection is handed to the server only once the
+/// client has sent something (in HTTP and TLS the client speaks first), so
+/// the server is not woken for connections that have nothing to say yet.
+/// nginx offers the same as `listen ... deferred`. Best effort.
+fn defer_accept(listener: &TcpListener, limit: Duration) {
+    use std::os::fd::AsRawFd;
+    let seconds: libc::c_int = limit.as_secs().clamp(1, 60) as libc::c_int;
+    // SAFETY: a valid socket descriptor, an int option of the right size.
+    let _ = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 fn resolve(listen: &str) -> Result<SocketAddr, ServeError> {

@@ -411,7 +411,9 @@ fn connections_beyond_the_limit_wait_their_turn() {
     let s = Scratch::new();
     let server = s.serve(&["--max-connections", "1", "--header-timeout", "30"]);
     // One client holds the only slot without sending anything.
-    let holder = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // (Half a request: the server only takes connections that have spoken.)
+    let mut holder = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    holder.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let (code, _, err) = s.squirrel_out(&["get", "--timeout", "1", &server.url], &[]);
     assert_eq!(code, 3, "the second client waits, then gives up: {err}");
