@@ -566,24 +566,7 @@ fn inspect_a_live_server_and_judge_its_chain() {
     let s = Scratch::new();
     s.init_ca(&["--cn", "my-ca.com"]);
     s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
-    let port = common::free_port();
-    let accept = format!("127.0.0.1:{port}");
-    let server = s.spawn(
-        "openssl",
-        &[
-            "s_server",
-            "-quiet",
-            "-accept",
-            &accept,
-            "-cert",
-            "localhost.pem",
-            "-key",
-            "localhost-key.pem",
-            "-www",
-        ],
-    );
-    common::retry(|| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
-        .expect("s_server listens");
+    let (server, port) = s.openssl_server("localhost.pem", "localhost-key.pem", "-www");
     let url = format!("https://localhost:{port}");
     let good = s
         .squirrel(&["pki", "inspect", &url, "--ca", "ca/ca.pem"])

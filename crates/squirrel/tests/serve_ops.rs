@@ -380,22 +380,7 @@ fn squirrel_get_reads_servers_that_are_not_squirrel() {
     s.init_ca(&[]);
     s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
     s.write("secret.txt", "fluffy tail");
-    let port = free_port();
-    let accept = format!("127.0.0.1:{port}");
-    let _server = s.spawn(
-        "openssl",
-        &[
-            "s_server",
-            "-quiet",
-            "-accept",
-            &accept,
-            "-cert",
-            "localhost.pem",
-            "-key",
-            "localhost-key.pem",
-            "-WWW",
-        ],
-    );
+    let (_server, port) = s.openssl_server("localhost.pem", "localhost-key.pem", "-WWW");
     let url = format!("https://localhost:{port}/secret.txt");
     let got = retry(
         || match s.squirrel_out(&["get", "--ca", "ca/ca.pem", &url], &[]) {

@@ -93,6 +93,22 @@ impl Scratch {
         Spawned(child)
     }
 
+    /// `openssl s_server` on a free loopback port with `cert` and `key`,
+    /// `mode` being `-www` (a status page) or `-WWW` (files of the scratch
+    /// directory); waits until it listens. Returns the guard and the port.
+    pub fn openssl_server(&self, cert: &str, key: &str, mode: &str) -> (Spawned, u16) {
+        let port = free_port();
+        let accept = format!("127.0.0.1:{port}");
+        let server = self.spawn(
+            "openssl",
+            &[
+                "s_server", "-quiet", "-accept", &accept, "-cert", cert, "-key", key, mode,
+            ],
+        );
+        retry(|| std::net::TcpStream::connect(("127.0.0.1", port)).ok()).expect("s_server listens");
+        (server, port)
+    }
+
     /// A CA in `$SQUIRREL_HOME` with passphrase "secret_password" in `pw`.
     pub fn init_ca(&self, extra: &[&str]) {
         self.write("pw", "secret_password\n");
