@@ -61,21 +61,36 @@ fn spy_intro(story: &Story, port: u16) {
     });
 }
 
+/// Serves `sources`, lets the spy watch, and runs `fetch` against the URL
+/// the clients must use (`base` is `http://127.0.0.1` or
+/// `https://localhost`); returns what `fetch` returned and what the spy saw.
+fn watched<T>(
+    story: &Story,
+    sources: SiteSources,
+    pcap: &str,
+    base: &str,
+    fetch: impl FnOnce(&str) -> T,
+) -> Result<(T, stage::Seen)> {
+    let server = stage::serve(&story.runtime, sources)?;
+    spy_intro(story, server.port);
+    let spy = Spy::start(story.spy, server.port, &story.secret, story.path(pcap))?;
+    let fetched = fetch(&format!("{base}:{}/", spy.port));
+    let seen = spy.stop()?;
+    drop(server);
+    Ok((fetched, seen))
+}
+
 fn plain_http(story: &mut Story) -> Facts {
     story.say(
         "  The leader serves the secret over plain HTTP; a member fetches it (tutorial steps 1-3).",
     );
-    let server = stage::serve(&story.runtime, plain_sources(story))?;
-    spy_intro(story, server.port);
-    let spy = Spy::start(
-        story.spy,
-        server.port,
-        &story.secret,
-        story.path("1-plain-http.pcap"),
+    let (fetched, seen) = watched(
+        story,
+        plain_sources(story),
+        "1-plain-http.pcap",
+        "http://127.0.0.1",
+        |url| stage::get(url, None, None),
     )?;
-    let fetched = stage::get(&format!("http://127.0.0.1:{}/", spy.port), None, None);
-    let seen = spy.stop()?;
-    drop(server);
     let fetched = fetched.map_err(|f| anyhow!("the member could not fetch the secret: {f}"))?;
     let body = String::from_utf8_lossy(&fetched.body).into_owned();
     story.say(format!(
@@ -158,18 +173,9 @@ fn fernet_chapter(story: &mut Story) -> Facts {
         fernet: Some(Arc::new(Fernet::new(key))),
         ..plain_sources(story)
     };
-    let server = stage::serve(&story.runtime, sources)?;
-    spy_intro(story, server.port);
-    let spy = Spy::start(
-        story.spy,
-        server.port,
-        &story.secret,
-        story.path("3-fernet.pcap"),
-    )?;
-    let url = format!("http://127.0.0.1:{}/", spy.port);
-    let fetched = stage::get(&url, None, None);
-    let seen = spy.stop()?;
-    drop(server);
+    let (fetched, seen) = watched(story, sources, "3-fernet.pcap", "http://127.0.0.1", |url| {
+        stage::get(url, None, None)
+    })?;
     let token = fetched
         .map_err(|f| anyhow!("the member could not fetch the token: {f}"))?
         .body;
@@ -385,20 +391,15 @@ fn https(story: &mut Story) -> Facts {
     story.say(
         "  The server speaks HTTPS with the certificate the CA signed (tutorial steps 13-14).",
     );
-    let server = stage::serve(&story.runtime, https_sources(story, None, None))?;
-    spy_intro(story, server.port);
-    let spy = Spy::start(
-        story.spy,
-        server.port,
-        &story.secret,
-        story.path("6-https.pcap"),
-    )?;
-    let url = format!("https://localhost:{}/", spy.port);
-    let without = stage::get(&url, None, None);
     let ca = story.pki.as_ref().expect("made above").ca_der.clone();
-    let with = stage::get(&url, Some(vec![ca]), None);
-    let seen = spy.stop()?;
-    drop(server);
+    let sources = https_sources(story, None, None);
+    let ((without, with), seen) =
+        watched(story, sources, "6-https.pcap", "https://localhost", |url| {
+            (
+                stage::get(url, None, None),
+                stage::get(url, Some(vec![ca]), None),
+            )
+        })?;
     let refusal = match without {
         Ok(_) => return Err(anyhow!("a client without the CA accepted the certificate")),
         Err(f) => f,
