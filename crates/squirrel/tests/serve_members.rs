@@ -9,12 +9,7 @@ fn members_get_in_strangers_and_revoked_members_do_not() {
     let s = Scratch::new();
     s.init_ca(&["--cn", "my-ca.com"]);
     s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
-    let out = s.ok(&["pki", "issue", "alice", "--client", "--pass-file", "pw"]);
-    let alice_serial = out
-        .lines()
-        .find_map(|l| l.strip_prefix("  serial: "))
-        .unwrap()
-        .to_string();
+    let alice_serial = s.issue(&["alice", "--client"]);
     s.ok(&["pki", "issue", "bob", "--client", "--pass-file", "pw"]);
     s.squirrel(&[
         "pki",

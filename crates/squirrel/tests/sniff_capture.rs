@@ -108,13 +108,7 @@ fn https_fetch_hides_the_secret_but_shows_the_sni_and_the_key_log_decrypts() {
         return;
     }
     let s = Scratch::new();
-    s.init_ca(&["--cn", "my-ca.com"]);
-    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
-    let server = https_server(
-        s.dir.path(),
-        &s.path("localhost.pem"),
-        &s.path("localhost-key.pem"),
-    );
+    let server = localhost_https_server(&s);
     let port = server.port.to_string();
     let spy = Spy::start(
         s.dir.path(),
@@ -293,13 +287,7 @@ fn tls12_shows_the_certificate_in_clear() {
         return;
     }
     let s = Scratch::new();
-    s.init_ca(&["--cn", "my-ca.com"]);
-    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
-    let server = https_server(
-        s.dir.path(),
-        &s.path("localhost.pem"),
-        &s.path("localhost-key.pem"),
-    );
+    let server = localhost_https_server(&s);
     let port = server.port.to_string();
     let spy = Spy::start(
         s.dir.path(),
@@ -362,4 +350,16 @@ fn tls12_shows_the_certificate_in_clear() {
         "{}",
         seen.stderr
     );
+}
+
+/// A CA (my-ca.com), a certificate for localhost, and `squirrel serve`
+/// with it.
+fn localhost_https_server(s: &Scratch) -> sniff_common::Server {
+    s.init_ca(&["--cn", "my-ca.com"]);
+    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
+    https_server(
+        s.dir.path(),
+        &s.path("localhost.pem"),
+        &s.path("localhost-key.pem"),
+    )
 }

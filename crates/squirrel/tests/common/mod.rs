@@ -109,6 +109,19 @@ impl Scratch {
         (server, port)
     }
 
+    /// `squirrel pki issue ARGS` (with the CA's pw file); returns the serial
+    /// it printed.
+    pub fn issue(&self, args: &[&str]) -> String {
+        let mut full = vec!["pki", "issue"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--pass-file", "pw"]);
+        let out = self.ok(&full);
+        out.lines()
+            .find_map(|l| l.strip_prefix("  serial: "))
+            .unwrap_or_else(|| panic!("no serial in {out}"))
+            .to_string()
+    }
+
     /// A CA in `$SQUIRREL_HOME` with passphrase "secret_password" in `pw`.
     pub fn init_ca(&self, extra: &[&str]) {
         self.write("pw", "secret_password\n");
