@@ -5,103 +5,18 @@
 //! be seen where it happens and explained: in plain words, with the phrase
 //! OpenSSL, curl and requests print for the same problem, and the fix.
 
-use crate::diagnose::{self, Failure, FailureKind};
+use crate::diagnose::{self, Failure, FailureKind, Trust};
+use crate::handshake::{client_config, handshake, Identity, TlsInfo};
+use crate::target::Target;
+use crate::verifiers::{system_roots, AcceptAnyServerCert, RecordingVerifier};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use squirrel_pki::remote::RecordingVerifier;
+use rustls::pki_types::CertificateDer;
+use rustls::RootCertStore;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A parsed `http://` or `https://` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub https: bool,
-    pub host: String,
-    pub port: u16,
-    pub path: String,
-}
-
-impl Target {
-    /// Parses a URL; `127.0.0.1:5683` without a scheme means http://, as the
-    /// tutorial's `SECRET_URL` does.
-    pub fn parse(url: &str) -> Result<Target, Failure> {
-        let bad = |why: &str| {
-            Failure::new(
-                FailureKind::Input,
-                format!(
-                    "{url:?} is not a usable URL ({why}); write it like https://localhost:5683/"
-                ),
-            )
-        };
-        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else if let Some((scheme, _)) = url.split_once("://") {
-            return Err(Failure::new(
-                FailureKind::Input,
-                format!("unsupported scheme {scheme}:// in {url:?}: squirrel speaks http:// and https://"),
-            ));
-        } else {
-            (false, url)
-        };
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_string()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_string()),
-        };
-        let path = path.split('#').next().unwrap_or("/").to_string();
-        if authority.contains('@') {
-            return Err(bad("user names in URLs are not supported"));
-        }
-        let default_port = if https { 443 } else { 80 };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("an IPv6 address lacks its ]"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-                None if after.is_empty() => default_port,
-                None => return Err(bad("unexpected text after the IPv6 address")),
-            };
-            (host.to_string(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_string(),
-                    p.parse()
-                        .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
-                ),
-                None => (authority.to_string(), default_port),
-            }
-        };
-        if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err(bad("no host"));
-        }
-        Ok(Target {
-            https,
-            host,
-            port,
-            path,
-        })
-    }
-
-    fn host_header(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match (self.https, self.port) {
-            (true, 443) | (false, 80) => host,
-            _ => format!("{host}:{}", self.port),
-        }
-    }
-}
 
 /// What `squirrel get` was asked for.
 pub struct GetOptions {
@@ -109,22 +24,12 @@ pub struct GetOptions {
     /// Trust exactly these CAs (DER); `None`: the system's trusted CAs.
     pub anchors: Option<Vec<Vec<u8>>>,
     /// A client certificate chain and key, for mutual TLS.
-    pub identity: Option<(Vec<Vec<u8>>, PrivateKeyDer<'static>)>,
+    pub identity: Option<Identity>,
     /// Skip verification of the server's certificate.
     pub insecure: bool,
     pub timeout: Duration,
     /// Larger bodies are refused.
     pub max_body: usize,
-}
-
-/// The TLS side of a fetch.
-#[derive(Clone, Debug)]
-pub struct TlsInfo {
-    pub version: String,
-    pub cipher_suite: String,
-    pub alpn: Option<String>,
-    /// The certificates the server presented, leaf first.
-    pub chain: Vec<Vec<u8>>,
 }
 
 /// A response.
@@ -165,67 +70,21 @@ pub fn get(options: &GetOptions) -> Result<Fetched, Failure> {
         });
     }
     let verifier = Arc::new(verifier(options)?);
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Failure::new(FailureKind::Tls, e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier.clone());
-    let mut config = match &options.identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(
-                chain.iter().cloned().map(CertificateDer::from).collect(),
-                key.clone_key(),
-            )
-            .map_err(|e| {
-                Failure::new(
-                    FailureKind::Input,
-                    format!("the client certificate and key cannot be used: {e}"),
-                )
-            })?,
-        None => builder.with_no_client_auth(),
+    let config = client_config(verifier.clone(), options.identity.as_ref(), &[b"http/1.1"])?;
+    let explain = |e: &std::io::Error| {
+        let trust = Trust {
+            anchors: options.anchors.as_deref(),
+            client_certificate: options.identity.is_some(),
+        };
+        diagnose::tls_failure(e, target, &verifier.seen(), &trust)
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    // Like curl and browsers: SSLKEYLOGFILE, when set, receives the secrets.
-    config.key_log = Arc::new(rustls::KeyLogFile::new());
-    let name = ServerName::try_from(target.host.clone()).map_err(|_| {
-        Failure::new(
-            FailureKind::Input,
-            format!("{:?} is not a valid host name", target.host),
-        )
-    })?;
-    let conn = ClientConnection::new(Arc::new(config), name)
-        .map_err(|e| Failure::new(FailureKind::Tls, e.to_string()))?;
-    let mut tls = StreamOwned::new(conn, tcp);
-    let on_error = |e: &std::io::Error| diagnose::tls_failure(e, target, &verifier.seen(), options);
-    while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(|e| on_error(&e))?;
-    }
-    send_request(&mut tls, target).map_err(|e| on_error(&e))?;
+    let (mut tls, info) = handshake(tcp, config, target, &verifier, explain)?;
+    send_request(&mut tls, target).map_err(|e| explain(&e))?;
     let (status, reason, headers, body) =
         match read_response(&mut tls, options.max_body, target, true) {
             Ok(parts) => parts,
-            Err(failure) => return Err(failure.or_tls(|e| on_error(e))),
+            Err(failure) => return Err(failure.or_tls(explain)),
         };
-    let info = TlsInfo {
-        version: match tls.conn.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".into(),
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2".into(),
-            other => format!("{other:?}"),
-        },
-        cipher_suite: tls
-            .conn
-            .negotiated_cipher_suite()
-            .map(|s| format!("{:?}", s.suite()))
-            .unwrap_or_default(),
-        alpn: tls
-            .conn
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned()),
-        chain: verifier.seen(),
-    };
     Ok(Fetched {
         status,
         reason,
@@ -233,6 +92,37 @@ pub fn get(options: &GetOptions) -> Result<Fetched, Failure> {
         body,
         tls: Some(info),
     })
+}
+
+/// Completes a TLS handshake with an `https://` target, accepting any
+/// certificate, and returns what was negotiated and presented: what
+/// `openssl s_client -showcerts` shows, for `squirrel pki inspect`. The
+/// chain is judged afterwards, by the same engine as `squirrel pki verify`.
+pub fn presented_chain(target: &Target, timeout: Duration) -> Result<TlsInfo, Failure> {
+    if !target.https {
+        return Err(Failure::new(
+            FailureKind::Input,
+            format!(
+                "{}: only https:// URLs have certificates to inspect; write it like https://localhost:5683",
+                target.authority()
+            ),
+        ));
+    }
+    let tcp = connect(target, timeout)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(RecordingVerifier::new(Arc::new(AcceptAnyServerCert::new(
+        provider,
+    ))));
+    let config = client_config(verifier.clone(), None, &[b"h2", b"http/1.1"])?;
+    let explain = |e: &std::io::Error| {
+        let trust = Trust {
+            anchors: None,
+            client_certificate: false,
+        };
+        diagnose::tls_failure(e, target, &verifier.seen(), &trust)
+    };
+    let (_tls, info) = handshake(tcp, config, target, &verifier, explain)?;
+    Ok(info)
 }
 
 fn connect(target: &Target, timeout: Duration) -> Result<TcpStream, Failure> {
@@ -409,13 +299,10 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
 fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let inner: Arc<dyn ServerCertVerifier> = if options.insecure {
-        Arc::new(squirrel_pki::remote::AcceptAnyServerCert(provider))
+        Arc::new(AcceptAnyServerCert::new(provider))
     } else {
         let mut roots = RootCertStore::empty();
-        let anchors = options
-            .anchors
-            .clone()
-            .unwrap_or_else(squirrel_pki::remote::system_roots);
+        let anchors = options.anchors.clone().unwrap_or_else(system_roots);
         for der in anchors {
             // A system store may hold certificates webpki cannot use; skip them.
             let _ = roots.add(CertificateDer::from(der));
@@ -441,31 +328,6 @@ fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_parse_like_the_tutorials() {
-        let t = Target::parse("127.0.0.1:5683").unwrap();
-        assert_eq!(
-            (t.https, t.host.as_str(), t.port, t.path.as_str()),
-            (false, "127.0.0.1", 5683, "/")
-        );
-        let t = Target::parse("https://localhost:5683").unwrap();
-        assert_eq!((t.https, t.port), (true, 5683));
-        let t = Target::parse("https://[::1]:8443/x?y").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("::1", 8443, "/x?y")
-        );
-        assert_eq!(Target::parse("https://example.com").unwrap().port, 443);
-        let err = Target::parse("ftp://example.com").unwrap_err();
-        assert!(
-            err.message.contains("unsupported scheme ftp://"),
-            "{}",
-            err.message
-        );
-        assert!(Target::parse("http://host:notaport/").is_err());
-        assert!(Target::parse("http:///").is_err());
-    }
 
     #[test]
     fn chunked_bodies_are_decoded() {

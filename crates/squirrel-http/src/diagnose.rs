@@ -2,7 +2,8 @@
 //! failure of `squirrel get` in plain words, with the phrase that OpenSSL,
 //! curl and Python requests print for the same problem, and the fix.
 
-use crate::client::{GetOptions, Target};
+use crate::target::Target;
+use crate::verifiers::system_roots;
 use squirrel_pki::verify::{self, Purpose, Verification};
 
 /// Which layer failed; the exit code says it too.
@@ -78,6 +79,8 @@ impl Failure {
     }
 }
 
+impl std::error::Error for Failure {}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)?;
@@ -100,7 +103,7 @@ pub(crate) fn resolve_failure(err: &std::io::Error, target: &Target) -> Failure 
 }
 
 pub(crate) fn connect_failure(err: &std::io::Error, target: &Target) -> Failure {
-    let at = format!("{}:{}", target.host, target.port);
+    let at = target.authority();
     match err.kind() {
         std::io::ErrorKind::ConnectionRefused => Failure::new(
             FailureKind::Network,
@@ -117,7 +120,7 @@ pub(crate) fn connect_failure(err: &std::io::Error, target: &Target) -> Failure 
 }
 
 pub(crate) fn io_failure(err: &std::io::Error, target: &Target) -> Failure {
-    let at = format!("{}:{}", target.host, target.port);
+    let at = target.authority();
     match err.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Failure::new(
             FailureKind::Network,
@@ -194,15 +197,23 @@ fn tls_on_plain(target: &Target) -> Failure {
     .with_phrase("Received HTTP/0.9 when not allowed")
 }
 
+/// What the client trusted and showed, to explain a TLS failure with.
+pub(crate) struct Trust<'a> {
+    /// The CAs given with `--ca`; `None`: the system's.
+    pub anchors: Option<&'a [Vec<u8>]>,
+    /// A client certificate was offered.
+    pub client_certificate: bool,
+}
+
 /// Explains a failure on a TLS connection.
 pub(crate) fn tls_failure(
     err: &std::io::Error,
     target: &Target,
     chain: &[Vec<u8>],
-    options: &GetOptions,
+    trust: &Trust,
 ) -> Failure {
     use rustls::{AlertDescription as A, Error, InvalidMessage};
-    let at = format!("{}:{}", target.host, target.port);
+    let at = target.authority();
     let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
         return match err.kind() {
             std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => Failure::new(
@@ -214,7 +225,7 @@ pub(crate) fn tls_failure(
         };
     };
     match tls {
-        Error::InvalidCertificate(_) if !chain.is_empty() => certificate_failure(tls, target, chain, options),
+        Error::InvalidCertificate(_) if !chain.is_empty() => certificate_failure(tls, target, chain, trust),
         Error::InvalidMessage(InvalidMessage::InvalidContentType) | Error::InvalidMessage(_) => Failure::new(
             FailureKind::Tls,
             format!("{at} does not speak TLS: it answered in plain text. Use http://{at}{} (or the server's HTTPS port)", target.path),
@@ -225,7 +236,7 @@ pub(crate) fn tls_failure(
             format!("{at} admits members only: it requires a client certificate. Pass --cert FILE --key FILE (a certificate from `squirrel pki issue NAME --client`)"),
         )
         .with_phrase("tlsv13 alert certificate required"),
-        Error::AlertReceived(A::HandshakeFailure) if options.identity.is_none() => Failure::new(
+        Error::AlertReceived(A::HandshakeFailure) if !trust.client_certificate => Failure::new(
             FailureKind::Tls,
             format!("{at} refused the handshake; it may require a client certificate: pass --cert FILE --key FILE"),
         )
@@ -263,12 +274,12 @@ fn certificate_failure(
     err: &rustls::Error,
     target: &Target,
     chain: &[Vec<u8>],
-    options: &GetOptions,
+    trust: &Trust,
 ) -> Failure {
-    let anchors = options
-        .anchors
-        .clone()
-        .unwrap_or_else(squirrel_pki::remote::system_roots);
+    let anchors = match trust.anchors {
+        Some(anchors) => anchors.to_vec(),
+        None => system_roots(),
+    };
     let report = verify::verify(&Verification {
         anchors: &anchors,
         intermediates: &chain[1..],
@@ -278,7 +289,7 @@ fn certificate_failure(
         crls: &[],
         purpose: Purpose::Server,
     });
-    let trusted = match &options.anchors {
+    let trusted = match trust.anchors {
         Some(_) => "the CA given with --ca",
         None => "the system's trusted CAs",
     };

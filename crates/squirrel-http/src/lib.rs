@@ -3,18 +3,24 @@
 //! - [`server`]: `squirrel serve` (tutorial steps 1, 7, 13, 16): HTTP, HTTPS,
 //!   mutual TLS, Fernet bodies, reload, limits, access log;
 //! - [`client`]: `squirrel get` (steps 2 and 14): the client that trusts your
-//!   CA and explains every common HTTPS failure.
+//!   CA and explains every common HTTPS failure, and the look-only handshake
+//!   of `squirrel pki inspect https://...`; [`target`] is their one URL type,
+//!   [`handshake`] their one TLS handshake and [`handshake::TlsInfo`] what it
+//!   settled.
 
 pub mod client;
 pub mod diagnose;
 pub mod error;
 pub mod h1;
+pub mod handshake;
 pub mod keylog;
 pub mod routes;
 pub mod server;
 pub mod site;
+pub mod target;
 pub mod timeouts;
 pub mod tls;
+pub mod verifiers;
 
 pub use error::ServeError;
 pub use server::{Limits, ReloadHandle, ServeOptions, Server};

@@ -182,12 +182,7 @@ fn read_certs(path: &Path, flag: &str) -> Result<Vec<Vec<u8>>, ServeError> {
 
 fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, ServeError> {
     let bytes = files::read(path)?;
-    let ders = if bytes.starts_with(b"-----") {
-        squirrel_pki::pem_file::ders_of(&bytes, &["X509 CRL"], "a CRL")
-            .map_err(|e| e.in_file(path))?
-    } else {
-        vec![bytes]
-    };
+    let ders = squirrel_pki::pem_file::crls(&bytes).map_err(|e| e.in_file(path))?;
     Ok(ders
         .into_iter()
         .map(CertificateRevocationListDer::from)

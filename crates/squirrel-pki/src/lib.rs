@@ -8,6 +8,7 @@
 //! - [`ledger`]: the SQLite record of every certificate issued;
 //! - [`revoke`]: revocation and CRLs;
 //! - [`describe`]: tutorial step 9's sentence and the details;
+//! - [`inspect`]: what each block of a PEM file is, described;
 //! - [`verify`]: chain verification with the engine of squirrel's TLS client.
 
 pub mod ca;
@@ -15,6 +16,7 @@ pub mod csr;
 pub mod describe;
 pub mod error;
 pub mod files;
+pub mod inspect;
 pub mod issue;
 pub mod key;
 pub mod ledger;
@@ -22,7 +24,6 @@ mod legacy_pem;
 pub mod names;
 pub mod passphrase;
 pub mod pem_file;
-pub mod remote;
 pub mod revoke;
 pub mod sign;
 pub mod truststore;

@@ -86,9 +86,43 @@ pub fn certificates(text: &[u8]) -> Result<Vec<Vec<u8>>> {
     ders_of(text, &["CERTIFICATE"], "a certificate")
 }
 
+/// The CRLs of a file in either encoding, PEM (`X509 CRL` blocks) or DER,
+/// as `openssl crl -inform` accepts them. One decision for every reader
+/// (`pki verify --crl`, `serve --crl`).
+pub fn crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if count(bytes, b"-----BEGIN ") > 0 {
+        return ders_of(bytes, &["X509 CRL"], "a CRL");
+    }
+    // DER: an ASN.1 SEQUENCE.
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    Err(PkiError::invalid(
+        "not a CRL: neither PEM (no \"-----BEGIN X509 CRL-----\" line) nor DER",
+        "give the file written by `squirrel pki crl` or `openssl ca -gencrl`",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crls_are_read_as_pem_or_der() {
+        let der = vec![0x30, 0x03, 0x02, 0x01, 0x01];
+        assert_eq!(crls(&der).unwrap(), vec![der.clone()]);
+        let pem = pem::encode(&pem::Pem::new("X509 CRL", der.clone()));
+        let text = format!("a comment before the block\n{pem}");
+        assert_eq!(crls(text.as_bytes()).unwrap(), vec![der]);
+        let err = crls(b"garbage").unwrap_err().to_string();
+        assert!(err.contains("neither PEM"), "{err}");
+        let cert = pem::encode(&pem::Pem::new("CERTIFICATE", vec![0x30, 0x00]));
+        let err = crls(cert.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains("expected a CRL but found a PEM block of type \"CERTIFICATE\""),
+            "{err}"
+        );
+    }
 
     #[test]
     fn truncated_pem_is_reported() {

@@ -5,6 +5,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use squirrel_cipher::fernet::{self, Fernet, Key, TtlCheck};
+use squirrel_pki::files::{self, PRIVATE_MODE};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,9 +52,12 @@ pub struct IoArgs {
     /// Read from FILE instead of stdin.
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Write to FILE instead of stdout.
+    /// Write to FILE (mode 0600) instead of stdout.
     #[arg(long = "out", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace --out FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -117,7 +121,7 @@ fn genkey(args: GenkeyArgs) -> Result<()> {
     let key = fernet::generate_key()?;
     match &args.output {
         None => println!("{key}"),
-        Some(path) => write_private(path, format!("{key}\n").as_bytes(), args.force)?,
+        Some(path) => write_output(Some(path), format!("{key}\n").as_bytes(), args.force, "key")?,
     }
     Ok(())
 }
@@ -135,7 +139,12 @@ fn encrypt(args: EncryptArgs) -> Result<()> {
             fernet.encrypt_at(&plaintext, now.unwrap_or_else(fernet::unix_now), iv)?
         }
     };
-    write_output(args.io.output.as_deref(), format!("{token}\n").as_bytes())
+    write_output(
+        args.io.output.as_deref(),
+        format!("{token}\n").as_bytes(),
+        args.io.force,
+        "contents",
+    )
 }
 
 fn decrypt(args: DecryptArgs) -> Result<()> {
@@ -152,7 +161,12 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
             source_name(args.io.input.as_deref())
         )
     })?;
-    write_output(args.io.output.as_deref(), &opened.plaintext)
+    write_output(
+        args.io.output.as_deref(),
+        &opened.plaintext,
+        args.io.force,
+        "contents",
+    )
 }
 
 fn rotate(args: RotateArgs) -> Result<()> {
@@ -173,7 +187,7 @@ fn rotate(args: RotateArgs) -> Result<()> {
         out.extend_from_slice(token.as_bytes());
         out.push(b'\n');
     }
-    write_output(args.io.output.as_deref(), &out)
+    write_output(args.io.output.as_deref(), &out, args.io.force, "contents")
 }
 
 fn inspect(args: InspectArgs) -> Result<()> {
@@ -239,15 +253,44 @@ fn load_keys(args: &KeyArgs) -> Result<Fernet> {
         }
     }
     if keys.is_empty() {
-        let Ok(text) = std::env::var("SECRET_KEY") else {
-            bail!(
+        return keys_from_env("SECRET_KEY")?.ok_or_else(|| {
+            anyhow!(
                 "no key: give --key KEY or --key-file FILE, or set SECRET_KEY; make a key with \
                  `squirrel fernet genkey`"
-            );
-        };
-        keys = fernet::parse_keys(&text).map_err(|err| anyhow!("SECRET_KEY: {err}"))?;
+            )
+        });
     }
     Ok(Fernet::with_keys(keys)?)
+}
+
+/// The keys in the environment variable `var`, `None` when it is not set:
+/// one key, or several separated by commas or spaces, the new key first (as
+/// when rotating: the first encrypts, every one decrypts). The one reader
+/// of keys from the environment, for `fernet`, `serve` and `get`.
+pub(crate) fn keys_from_env(var: &str) -> Result<Option<Fernet>> {
+    let Ok(text) = std::env::var(var) else {
+        return Ok(None);
+    };
+    let keys = fernet::parse_keys(&text).map_err(|err| anyhow!("{var}: {err}"))?;
+    Ok(Some(Fernet::with_keys(keys)?))
+}
+
+/// The keys named by a flag such as `--fernet-key-env VAR`, which must be set.
+pub(crate) fn keys_from_env_flag(var: &str, flag: &str) -> Result<Fernet> {
+    keys_from_env(var)
+        .with_context(|| {
+            format!(
+                "{flag} {var}: the variable does not hold a Fernet key (32 bytes, URL-safe \
+                 base64; several keys separated by commas when rotating); make one with \
+                 `squirrel fernet genkey`"
+            )
+        })?
+        .ok_or_else(|| {
+            anyhow!(
+                "{flag} {var}: the environment variable {var} is not set; make a key with \
+                 `squirrel fernet genkey` and export {var}=..."
+            )
+        })
 }
 
 fn parse_iv(text: &str) -> Result<[u8; fernet::IV_LEN]> {
@@ -298,10 +341,24 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
     }
 }
 
-pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+/// Writes to `--out FILE` (atomically, mode 0600 whatever the umask: a
+/// plaintext or a token may be the secret, never over an existing file
+/// without `--force`), or else to stdout.
+/// `holds` names what a file there would hold, for the refusal.
+pub(crate) fn write_output(
+    path: Option<&Path>,
+    bytes: &[u8],
+    force: bool,
+    holds: &str,
+) -> Result<()> {
     match path {
-        Some(path) => std::fs::write(path, bytes)
-            .with_context(|| format!("cannot write --out {}", path.display())),
+        Some(path) => files::write_atomic(path, bytes, PRIVATE_MODE, force).map_err(|e| match e {
+            squirrel_pki::PkiError::Exists { .. } => anyhow!(
+                "--out {} already exists: keep its {holds}, or give --force to replace it",
+                path.display()
+            ),
+            other => anyhow!("--out {}: {other}", path.display()),
+        }),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(bytes)
@@ -309,30 +366,4 @@ pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
                 .context("cannot write to stdout")
         }
     }
-}
-
-/// Writes a secret file readable by its owner only, refusing to replace one
-/// unless asked.
-fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow!(
-                "--out {} already exists: keep its key, or give --force to replace it",
-                path.display()
-            )
-        } else {
-            anyhow!("cannot create --out {}: {err}", path.display())
-        }
-    })?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write --out {}", path.display()))
 }

@@ -3,8 +3,9 @@
 use super::passphrase::PassArgs;
 use anyhow::Result;
 use clap::Args;
-use squirrel_http::client::{self, GetOptions, Target};
+use squirrel_http::client::{self, GetOptions};
 use squirrel_http::diagnose::{Failure, FailureKind};
+use squirrel_http::target::Target;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -63,7 +64,7 @@ fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
     let target = Target::parse(&args.url)?;
     let fernet = match &args.fernet_key_env {
         Some(var) => Some(
-            super::serve::fernet_from_env(var, "--fernet-key-env")
+            super::fernet::keys_from_env_flag(var, "--fernet-key-env")
                 .map_err(|e| input(format!("{e:#}")))?,
         ),
         None => None,

@@ -36,7 +36,7 @@ fn parse_kdf(s: &str) -> Result<Kdf, String> {
 
 impl PassArgs {
     /// The passphrase given by file or environment, if any.
-    fn given(&self) -> Result<Option<Passphrase>> {
+    pub fn given(&self) -> Result<Option<Passphrase>> {
         if let Some(file) = &self.pass_file {
             return Ok(Some(
                 Passphrase::from_file(file).context("--pass-file could not be used")?,

@@ -1,7 +1,7 @@
 //! `squirrel serve`: flags in, `squirrel-http` does the serving.
 
 use super::passphrase::PassArgs;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use squirrel_http::{
     Limits, MessageSource, ServeOptions, Server, SiteSources, TlsFiles, DEFAULT_MESSAGE,
@@ -105,7 +105,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         _ => None,
     };
     let fernet = match &args.fernet_key_env {
-        Some(var) => Some(Arc::new(fernet_from_env(var, "--fernet-key-env")?)),
+        Some(var) => Some(Arc::new(super::fernet::keys_from_env_flag(
+            var,
+            "--fernet-key-env",
+        )?)),
         None => None,
     };
     let options = ServeOptions {
@@ -164,16 +167,4 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .await?;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// A Fernet cipher from the key in environment variable `var`.
-pub fn fernet_from_env(var: &str, flag: &str) -> Result<squirrel_cipher::Fernet> {
-    let Ok(value) = std::env::var(var) else {
-        bail!(
-            "{flag} {var}: the environment variable {var} is not set; make a key with `squirrel fernet genkey` and export {var}=..."
-        );
-    };
-    let key = squirrel_cipher::Key::from_base64(value.trim())
-        .with_context(|| format!("{flag} {var}: the variable does not hold a Fernet key (32 bytes, URL-safe base64); make one with `squirrel fernet genkey`"))?;
-    Ok(squirrel_cipher::Fernet::new(key))
 }

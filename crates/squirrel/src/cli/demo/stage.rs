@@ -3,8 +3,9 @@
 //! on `lo`, or its relay when the demo is not root).
 
 use anyhow::{anyhow, Context, Result};
-use squirrel_http::client::{self, Fetched, GetOptions, Target};
+use squirrel_http::client::{self, Fetched, GetOptions};
 use squirrel_http::diagnose::Failure;
+use squirrel_http::target::Target;
 use squirrel_http::{Limits, ReloadHandle, ServeOptions, Server, SiteSources};
 use squirrel_sniff::capture::{self, LiveCapture};
 use squirrel_sniff::file::{Reader, Writer};

@@ -1,0 +1,151 @@
+//! What a PEM file holds, block by block, for `squirrel pki inspect FILE`:
+//! certificates (tutorial step 9's sentence first), requests (step 11),
+//! keys (step 10), CRLs.
+
+use crate::csr::parse_csr;
+use crate::describe::{self, CertificateSummary};
+use crate::error::Result;
+use crate::key::{KeyInfo, PrivateKey};
+use crate::passphrase::Passphrase;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// One PEM block, described.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PemItem {
+    Certificate(Box<CertificateSummary>),
+    CertificateRequest {
+        subject: String,
+        alt_names: Vec<String>,
+        key: KeyInfo,
+        signature_algorithm: String,
+        asks_to_be_ca: Option<String>,
+        other_extensions: Vec<String>,
+    },
+    PublicKey {
+        key: KeyInfo,
+    },
+    PrivateKey {
+        format: &'static str,
+        encrypted: bool,
+        /// Known when the key is plain or its passphrase was given.
+        key: Option<KeyInfo>,
+    },
+    RevocationList {
+        der_bytes: usize,
+    },
+    Unknown {
+        pem_type: String,
+    },
+}
+
+/// Describes one PEM block as of `now`. An encrypted private key is
+/// opened with `passphrase` when one is given, and otherwise described
+/// without its type and fingerprint.
+pub fn describe_pem(
+    block: &pem::Pem,
+    now: OffsetDateTime,
+    passphrase: Option<&Passphrase>,
+) -> Result<PemItem> {
+    Ok(match block.tag() {
+        "CERTIFICATE" => {
+            PemItem::Certificate(Box::new(describe::summarize(block.contents(), now)?))
+        }
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+            let csr = parse_csr(block.contents())?;
+            PemItem::CertificateRequest {
+                subject: csr.subject_text,
+                alt_names: csr.alt_names.iter().map(ToString::to_string).collect(),
+                key: csr.key,
+                signature_algorithm: csr.signature_algorithm,
+                asks_to_be_ca: csr.asks_to_be_ca,
+                other_extensions: csr.ignored_extensions,
+            }
+        }
+        "PUBLIC KEY" => PemItem::PublicKey {
+            key: describe::public_key_info(block.contents())?,
+        },
+        "X509 CRL" => PemItem::RevocationList {
+            der_bytes: block.contents().len(),
+        },
+        tag if tag.ends_with("PRIVATE KEY") => {
+            let encrypted = tag == "ENCRYPTED PRIVATE KEY"
+                || block
+                    .headers()
+                    .get("Proc-Type")
+                    .is_some_and(|v| v.contains("ENCRYPTED"));
+            let format = match tag {
+                "RSA PRIVATE KEY" => "PKCS#1 (traditional OpenSSL)",
+                "EC PRIVATE KEY" => "SEC1 (traditional OpenSSL)",
+                _ => "PKCS#8",
+            };
+            let key = if encrypted && passphrase.is_none() {
+                None
+            } else {
+                let text = pem::encode(block);
+                Some(PrivateKey::from_pem(text.as_bytes(), passphrase)?.info())
+            };
+            PemItem::PrivateKey {
+                format,
+                encrypted,
+                key,
+            }
+        }
+        other => PemItem::Unknown {
+            pem_type: other.to_string(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{Kdf, KeyAlgorithm, KeyProtection};
+
+    fn block_of(text: &str) -> pem::Pem {
+        crate::pem_file::blocks(text.as_bytes()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn keys_are_described_when_they_can_be_opened() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let info = key.info();
+        let now = crate::ca::now();
+        let plain = key.to_pem(&KeyProtection::Unencrypted).unwrap();
+        match describe_pem(&block_of(&plain), now, None).unwrap() {
+            PemItem::PrivateKey {
+                format: "PKCS#8",
+                encrypted: false,
+                key: Some(k),
+            } => assert_eq!(k.spki_sha256, info.spki_sha256),
+            other => panic!("{other:?}"),
+        }
+        let passphrase = Passphrase::new("fluffy tail").unwrap();
+        let locked = key
+            .to_pem(&KeyProtection::Encrypted {
+                passphrase: passphrase.clone(),
+                kdf: Kdf::Pbkdf2,
+            })
+            .unwrap();
+        assert!(matches!(
+            describe_pem(&block_of(&locked), now, None).unwrap(),
+            PemItem::PrivateKey {
+                encrypted: true,
+                key: None,
+                ..
+            }
+        ));
+        match describe_pem(&block_of(&locked), now, Some(&passphrase)).unwrap() {
+            PemItem::PrivateKey { key: Some(k), .. } => {
+                assert_eq!(k.spki_sha256, info.spki_sha256)
+            }
+            other => panic!("{other:?}"),
+        }
+        let unknown = pem::encode(&pem::Pem::new("DH PARAMETERS", vec![0x30, 0x00]));
+        assert!(matches!(
+            describe_pem(&block_of(&unknown), now, None).unwrap(),
+            PemItem::Unknown { pem_type } if pem_type == "DH PARAMETERS"
+        ));
+    }
+}

@@ -1,0 +1,88 @@
+//! `squirrel pki ca init`: become a certificate authority (tutorial step
+//! 10): a key, a self-signed CA certificate that every common client
+//! accepts, and an empty ledger.
+
+use super::{parse_algorithm, parse_network, SubjectArgs};
+use crate::cli::passphrase::{KdfArgs, PassArgs};
+use anyhow::Result;
+use clap::Args;
+use squirrel_pki::ca::{default_ca_dir, ensure_no_ca, init_ca, CaOptions};
+use squirrel_pki::names::IpNetwork;
+use squirrel_pki::{CaFiles, KeyAlgorithm, Subject};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct CaInitArgs {
+    /// Directory of the new CA (default: $SQUIRREL_HOME, else $XDG_DATA_HOME/squirrel).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// Lifetime of the CA certificate in days.
+    #[arg(long, default_value_t = 3650)]
+    pub days: u32,
+    /// Key algorithm of the CA.
+    #[arg(long, value_name = "ALGO", default_value = "ecdsa-p256", value_parser = parse_algorithm)]
+    pub algo: KeyAlgorithm,
+    /// basicConstraints pathLenConstraint (0: the CA signs leaf certificates only).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub path_len: u8,
+    /// Name constraint: the CA may only certify names under SUFFIX (repeatable).
+    #[arg(long, value_name = "SUFFIX")]
+    pub permit_dns: Vec<String>,
+    /// Name constraint: the CA may only certify addresses in CIDR (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_network)]
+    pub permit_ip: Vec<IpNetwork>,
+    #[command(flatten)]
+    pub pass: PassArgs,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+pub fn run(args: CaInitArgs) -> Result<ExitCode> {
+    let dir = match args.dir {
+        Some(d) => d,
+        None => default_ca_dir()?,
+    };
+    let files = CaFiles::in_dir(&dir);
+    let mut options = CaOptions {
+        days: args.days,
+        algorithm: args.algo,
+        path_len: args.path_len,
+        permit_dns: args.permit_dns,
+        permit_ip: args.permit_ip,
+        ..CaOptions::default()
+    };
+    let subject = args.subject.subject();
+    if !subject.is_empty() {
+        options.subject = Subject {
+            common_name: subject.common_name.or(options.subject.common_name),
+            ..subject
+        };
+    }
+    // Refuse before asking for a passphrase.
+    ensure_no_ca(&files)?;
+    let protection = args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?;
+    let pem = init_ca(&files, &options, &protection)?;
+    let der = squirrel_pki::pem_file::certificates(pem.as_bytes())?.remove(0);
+    let summary = squirrel_pki::describe::summarize(&der, squirrel_pki::ca::now())?;
+    println!("Created a new certificate authority in {}", dir.display());
+    println!("  {}", summary.sentence);
+    println!(
+        "  certificate: {}  (give it to members: squirrel get --ca ca.pem)",
+        files.cert.display()
+    );
+    println!(
+        "  key:         {}  ({}; keep it secret)",
+        files.key.display(),
+        if matches!(protection, squirrel_pki::KeyProtection::Unencrypted) {
+            "unencrypted"
+        } else {
+            "encrypted"
+        }
+    );
+    println!("  ledger:      {}", files.ledger.display());
+    println!("  fingerprint: SHA-256 {}", summary.sha256_fingerprint);
+    Ok(ExitCode::SUCCESS)
+}
