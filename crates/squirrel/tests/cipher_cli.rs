@@ -197,6 +197,45 @@ fn fernet_is_binary_safe_through_files() {
         b"",
     );
     assert_eq!(std::fs::read(&output).unwrap(), plain);
+    // The plaintext is a secret: mode 0600 even under umask 000, and never
+    // written over an existing file without --force.
+    let again = [
+        "fernet",
+        "decrypt",
+        "--key-file",
+        path_str(&keyfile),
+        "--in",
+        path_str(&token),
+        "--out",
+        path_str(&output),
+    ];
+    std::fs::write(&output, b"keep me").unwrap();
+    let err = fails(&again, "", 1);
+    assert_eq!(
+        err,
+        format!(
+            "squirrel: error: --out {} already exists: keep its contents, or give --force to \
+             replace it\n",
+            output.display()
+        )
+    );
+    assert_eq!(std::fs::read(&output).unwrap(), b"keep me");
+    let forced = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000 && exec \"$@\"")
+        .arg("sh")
+        .arg(assert_cmd::cargo::cargo_bin!("squirrel"))
+        .args(&again[..])
+        .arg("--force")
+        .status()
+        .unwrap();
+    assert!(forced.success());
+    assert_eq!(std::fs::read(&output).unwrap(), plain);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&output).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Empty plaintext, through stdin and stdout.
     let token = ok(&["fernet", "encrypt", "--key", KEY], b"");
     assert_eq!(token.len(), 101); // 73 bytes of token in base64, and a newline

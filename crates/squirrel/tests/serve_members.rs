@@ -254,3 +254,30 @@ fn fernet_bodies_are_fresh_tokens_only_the_key_opens() {
     assert_eq!(code, 1);
     assert!(err.contains("does not hold a Fernet key"), "{err}");
 }
+
+#[test]
+fn rotated_keys_reach_the_server_and_the_client() {
+    // SECRET_KEY=new,old: the server encrypts with the new key; a member
+    // who still has only the old key fails, one with both (or the new) reads.
+    let s = Scratch::new();
+    let rotated = format!("{WRONG},{KEY}");
+    let server = s.serve_with_env(&["--fernet-key-env"], &[("SECRET_KEY", &rotated)]);
+    let (code, token, _) = s.squirrel_out(&["get", "--raw", &server.url], &[]);
+    assert_eq!(code, 0);
+    let opened = s.python(&format!(
+        "from cryptography.fernet import Fernet\n\
+         print(Fernet(b'{WRONG}').decrypt(b'{}').decode())\n",
+        token.trim()
+    ));
+    assert_eq!(opened, "fluffy tail\n", "the first key encrypts");
+    for (keys, expected) in [(rotated.as_str(), 0), (WRONG, 0), (KEY, 6)] {
+        let (code, out, err) = s.squirrel_out(
+            &["get", "--fernet-key-env", &server.url],
+            &[("SECRET_KEY", keys)],
+        );
+        assert_eq!(code, expected, "SECRET_KEY={keys}: {out}{err}");
+        if expected == 0 {
+            assert_eq!(out, "The secret message is: fluffy tail\n");
+        }
+    }
+}
