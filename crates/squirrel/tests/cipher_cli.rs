@@ -302,7 +302,7 @@ fn hmac_of_token() -> String {
 #[test]
 fn fernet_refuses_invalid_tokens_with_the_reason() {
     let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(shared("fernet/invalid.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(fernet_vectors("invalid.json")).unwrap())
             .unwrap();
     let expect = |desc: &str| -> &str {
         match desc {
