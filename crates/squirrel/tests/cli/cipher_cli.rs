@@ -3,9 +3,7 @@
 //! round trips, error messages and exit codes. Interop with Python's
 //! `cryptography.fernet` is in `cipher_interop.rs`.
 
-mod cipher_common;
-
-use cipher_common::*;
+use crate::cipher_common::*;
 
 // ---------------------------------------------------------------- caesar
 

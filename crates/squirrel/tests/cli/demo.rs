@@ -1,8 +1,6 @@
 //! `squirrel demo`: the whole story, end to end, as a newcomer runs it.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 const CHAPTERS: [&str; 7] = [
     "Chapter 1: Plain HTTP: the spy reads the secret",

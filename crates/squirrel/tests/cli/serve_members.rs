@@ -1,8 +1,6 @@
 //! Members only (tutorial step 16, mutual TLS) and Fernet bodies (step 7).
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 #[test]
 fn members_get_in_strangers_and_revoked_members_do_not() {

@@ -2,9 +2,7 @@
 //! reloads that fail keep the old configuration, limits, key logs, IPv6,
 //! bad input; and the client against servers that are not squirrel.
 
-mod common;
-
-use common::{free_port, retry, Scratch};
+use crate::common::{free_port, retry, Scratch};
 use std::io::{Read, Write};
 use std::time::Duration;
 

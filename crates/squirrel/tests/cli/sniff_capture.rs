@@ -4,11 +4,10 @@
 //! in tshark with the same packets, decrypted when the key log is embedded.
 //! These tests capture with AF_PACKET, so they need root (as in CI).
 
-mod common;
-mod sniff_common;
-
-use common::Scratch;
-use sniff_common::{curl, http_server, https_server, is_root, tshark, tshark_count, Spy, SECRET};
+use crate::common::Scratch;
+use crate::sniff_common::{
+    self, curl, http_server, https_server, is_root, tshark, tshark_count, Spy, SECRET,
+};
 
 fn root_or_skip(name: &str) -> bool {
     if !is_root() {

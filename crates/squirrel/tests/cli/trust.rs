@@ -3,9 +3,7 @@
 //! --ca) and into Chromium's NSS database (headless Chromium then loads the
 //! page); `uninstall` undoes both.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 use std::path::{Path, PathBuf};
 
 const SYSTEM_DIR: &str = "/usr/local/share/ca-certificates";
