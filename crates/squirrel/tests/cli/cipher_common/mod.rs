@@ -1,6 +1,5 @@
 //! Helpers shared by `cipher_cli.rs` and `cipher_interop.rs`: the real
 //! `squirrel` binary with stdin, and the spec's key and token.
-#![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

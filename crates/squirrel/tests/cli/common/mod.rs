@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: the real `squirrel` binary in a
 //! scratch directory with its own CA home, and the real openssl and python3.
-#![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! Helpers of the `sniff_*` tests: real servers on loopback (the helper
 //! functions are the only place that knows which server plays the part),
 //! the spy running in the background, and tshark as the referee.
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
