@@ -182,6 +182,87 @@ impl Drop for Spawned {
     }
 }
 
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Fails the test unless it runs as root. The tests that call it are
+/// `#[ignore]`d for that reason: `bash scripts/test.sh` run as root
+/// includes them (`cargo test -- --include-ignored`).
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(
+        is_root(),
+        "this test needs root ({why}): run it as root, e.g. `sudo bash scripts/test.sh`"
+    );
+}
+
+/// `program` on PATH (and in the sbin directories, as root has them).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Fails the test, naming the package, when `program` is not installed:
+/// `scripts/test.sh` installs every tool the tests drive.
+#[track_caller]
+pub fn require_tool(program: &str, package: &str) -> PathBuf {
+    which(program).unwrap_or_else(|| {
+        panic!("{program} is not installed: scripts/test.sh installs it (apt: {package})")
+    })
+}
+
+/// A fresh directory under /tmp that user `nobody` can enter, holding a
+/// copy of the squirrel binary it can run (the build directory may sit in
+/// a home that only root enters). Removed when dropped.
+pub struct NobodyDir {
+    pub dir: tempfile::TempDir,
+}
+
+/// The uid and gid of `nobody` (and `nogroup`) on Debian.
+pub const NOBODY: u32 = 65534;
+
+impl NobodyDir {
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("squirrel-nobody-")
+            .tempdir_in("/tmp")
+            .expect("a directory under /tmp");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.path().join("squirrel");
+        std::fs::copy(assert_cmd::cargo::cargo_bin!("squirrel"), &bin)
+            .expect("copy the squirrel binary");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        NobodyDir { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The copy of the binary.
+    pub fn squirrel(&self) -> PathBuf {
+        self.path("squirrel")
+    }
+
+    /// A subdirectory that `nobody` owns (and may write in).
+    pub fn owned_by_nobody(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        path
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (for servers that cannot be told port 0).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

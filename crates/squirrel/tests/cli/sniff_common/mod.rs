@@ -65,15 +65,6 @@ pub fn https_server(dir: &Path, cert: &Path, key: &Path) -> Server {
     squirrel_server(dir, &[cert, key])
 }
 
-/// True when the tests run as root (AF_PACKET capture needs it).
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// `squirrel sniff ARGS` running in the background, output to files.
 pub struct Spy {
     child: Child,
