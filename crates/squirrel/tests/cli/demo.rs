@@ -1,6 +1,7 @@
 //! `squirrel demo`: the whole story, end to end, as a newcomer runs it.
 
 use crate::common::{require_root, require_tool, NobodyDir, Scratch};
+use std::io::{BufRead, Read};
 
 const CHAPTERS: [&str; 7] = [
     "Chapter 1: Plain HTTP: the spy reads the secret",
@@ -195,24 +196,35 @@ fn without_root_the_spy_relays() {
 fn ctrl_c_stops_everything_and_removes_the_files() {
     let s = Scratch::new();
     std::fs::create_dir_all(s.path("tmp")).unwrap();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("squirrel"))
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("squirrel"))
         .arg("demo")
         .env("TMPDIR", s.path("tmp"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
-    let _ = std::process::Command::new("kill")
+    // Ctrl-C once chapter 1 has begun: the handler is in place by then,
+    // and the spy and a server are running.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains(CHAPTERS[0]) {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).unwrap();
+        assert!(n > 0, "the demo ended before chapter 1 began: {seen}");
+        seen.push_str(&line);
+    }
+    let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
-        .status();
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stdout.read_to_string(&mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    // Whether the signal came mid-story or after the end, nothing is left.
-    match out.status.code() {
-        Some(0) => {}
-        Some(1) => assert!(err.contains("interrupted"), "{err}"),
-        other => panic!("exit {other:?}: {err}"),
-    }
+    assert_eq!(out.status.code(), Some(1), "{seen}{err}");
+    assert!(
+        err.contains("interrupted during chapter 1; every server was stopped"),
+        "{err}"
+    );
     assert!(leftovers(&s).is_empty(), "left behind: {:?}", leftovers(&s));
 }
