@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need on a fresh
-# machine, then runs every test of the workspace.
+# machine, then runs every test of the workspace; as root, that includes
+# the tests marked #[ignore = "needs root ..."] (`--include-ignored`).
+# Usage: bash scripts/test.sh [CARGO TEST ARGS] [-- TEST BINARY ARGS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,12 @@ apt_install() {
 for tool in openssl curl; do
     command -v "$tool" >/dev/null || apt_install "$tool"
 done
+# The trust-store test changes the system store (update-ca-certificates);
+# the tests that run squirrel as another user use runuser and setpriv.
+command -v update-ca-certificates >/dev/null || apt_install ca-certificates
+for tool in runuser setpriv; do
+    command -v "$tool" >/dev/null || apt_install util-linux
+done
 # The spy's tests (sniff_*) check squirrel's captures against tshark.
 if ! command -v tshark >/dev/null; then
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -28,4 +36,33 @@ for module in cryptography requests flask pkilint; do
     python3 -c "import $module" 2>/dev/null || python3 -m pip install --quiet "$module"
 done
 
-cargo test --workspace --locked "$@"
+# Tests that need root (live capture, the system trust store, running
+# squirrel as nobody) are #[ignore]d: as root, run them too. Extra
+# arguments go to cargo test; after `--`, to the test binaries.
+args=("$@")
+if [ "$(id -u)" = 0 ]; then
+    separator="" chosen=""
+    for arg in "$@"; do
+        case "$arg" in
+            --) separator=1 ;;
+            --ignored | --include-ignored) if [ -n "$separator" ]; then chosen=1; fi ;;
+        esac
+    done
+    if [ -n "$chosen" ]; then
+        :  # the caller chose which tests run
+    elif [ -n "$separator" ]; then
+        args=()
+        for arg in "$@"; do
+            args+=("$arg")
+            if [ "$arg" = -- ] && [ -n "$separator" ]; then
+                args+=(--include-ignored)
+                separator=""
+            fi
+        done
+    else
+        args+=(-- --include-ignored)
+    fi
+else
+    echo "scripts/test.sh: not root: the tests that need root are skipped (shown as ignored)" >&2
+fi
+cargo test --workspace --locked ${args[@]+"${args[@]}"}

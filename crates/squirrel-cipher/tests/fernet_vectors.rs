@@ -1,5 +1,5 @@
-//! The Fernet spec's own test vectors (generate, verify, invalid), read from
-//! `shared/testdata/fernet` beside the repository.
+//! The Fernet spec's own test vectors (generate, verify, invalid), vendored
+//! in `tests/data/fernet` (see its README.md for their source and licence).
 
 use serde_json::Value;
 use squirrel_cipher::fernet::{Fernet, FernetError, Key, TtlCheck};
@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 fn vectors(name: &str) -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/fernet")
+        .join("tests/data/fernet")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

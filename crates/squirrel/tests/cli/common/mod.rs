@@ -1,10 +1,11 @@
 //! Helpers shared by the integration tests: the real `squirrel` binary in a
 //! scratch directory with its own CA home, and the real openssl and python3.
-#![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// A scratch directory with `SQUIRREL_HOME` inside it.
 pub struct Scratch {
@@ -183,6 +184,87 @@ impl Drop for Spawned {
     }
 }
 
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Fails the test unless it runs as root. The tests that call it are
+/// `#[ignore]`d for that reason: `bash scripts/test.sh` run as root
+/// includes them (`cargo test -- --include-ignored`).
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(
+        is_root(),
+        "this test needs root ({why}): run it as root, e.g. `sudo bash scripts/test.sh`"
+    );
+}
+
+/// `program` on PATH (and in the sbin directories, as root has them).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Fails the test, naming the package, when `program` is not installed:
+/// `scripts/test.sh` installs every tool the tests drive.
+#[track_caller]
+pub fn require_tool(program: &str, package: &str) -> PathBuf {
+    which(program).unwrap_or_else(|| {
+        panic!("{program} is not installed: scripts/test.sh installs it (apt: {package})")
+    })
+}
+
+/// A fresh directory under /tmp that user `nobody` can enter, holding a
+/// copy of the squirrel binary it can run (the build directory may sit in
+/// a home that only root enters). Removed when dropped.
+pub struct NobodyDir {
+    pub dir: tempfile::TempDir,
+}
+
+/// The uid and gid of `nobody` (and `nogroup`) on Debian.
+pub const NOBODY: u32 = 65534;
+
+impl NobodyDir {
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("squirrel-nobody-")
+            .tempdir_in("/tmp")
+            .expect("a directory under /tmp");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.path().join("squirrel");
+        std::fs::copy(assert_cmd::cargo::cargo_bin!("squirrel"), &bin)
+            .expect("copy the squirrel binary");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        NobodyDir { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The copy of the binary.
+    pub fn squirrel(&self) -> PathBuf {
+        self.path("squirrel")
+    }
+
+    /// A subdirectory that `nobody` owns (and may write in).
+    pub fn owned_by_nobody(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        path
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (for servers that cannot be told port 0).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -211,8 +293,44 @@ pub struct ServerProcess {
     /// The URL from the banner, with the real port.
     pub url: String,
     pub port: u16,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    /// The server's stderr (its log), as it comes.
+    log: Arc<ServerLog>,
+    stderr: Option<std::thread::JoinHandle<()>>,
 }
+
+/// A child's stderr, line by line as it is written; `ended` once it closed.
+#[derive(Default)]
+struct ServerLog {
+    text: Mutex<(String, bool)>,
+    grew: Condvar,
+}
+
+impl ServerLog {
+    /// Reads `stderr` to its end, line by line, waking the waiters.
+    fn follow(self: Arc<Self>, stderr: impl std::io::Read) {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).unwrap_or(0);
+            let mut text = self.text.lock().unwrap();
+            text.0.push_str(&line);
+            text.1 = n == 0;
+            self.grew.notify_all();
+            if n == 0 {
+                return;
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        self.text.lock().unwrap().0.clone()
+    }
+}
+
+/// How long a test waits for a server's news before it fails.
+pub const LOG_DEADLINE: Duration = Duration::from_secs(30);
 
 impl Scratch {
     /// Starts `squirrel serve --listen 127.0.0.1:0 ARGS` and waits for its banner.
@@ -238,22 +356,21 @@ impl Scratch {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn squirrel serve");
+        let log = Arc::new(ServerLog::default());
         let stderr = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text).ok();
-            text
+        let stderr = std::thread::spawn({
+            let log = log.clone();
+            move || log.follow(stderr)
         });
+        // The banner is printed once the server listens: the readiness signal.
         let mut banner = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut banner)
             .expect("read the banner");
         if banner.is_empty() {
             let _ = child.wait();
-            panic!(
-                "squirrel serve {args:?} did not start: {}",
-                stderr.join().unwrap_or_default()
-            );
+            let _ = stderr.join();
+            panic!("squirrel serve {args:?} did not start: {}", log.text());
         }
         let url = banner
             .split_whitespace()
@@ -272,6 +389,7 @@ impl Scratch {
             banner: banner.trim_end().to_string(),
             url,
             port,
+            log,
             stderr: Some(stderr),
         }
     }
@@ -291,8 +409,56 @@ impl ServerProcess {
     pub fn stop(mut self) -> (Option<i32>, String) {
         self.signal("TERM");
         let status = self.child.wait().expect("wait for squirrel serve");
-        let log = self.stderr.take().unwrap().join().unwrap_or_default();
-        (status.code(), log)
+        let _ = self.stderr.take().unwrap().join();
+        (status.code(), self.log.text())
+    }
+
+    /// Where the log ends now: [`ServerProcess::wait_for_log`] looks at
+    /// what comes after it.
+    pub fn log_mark(&self) -> usize {
+        self.log.text.lock().unwrap().0.len()
+    }
+
+    /// Waits until the log, after `mark`, holds `needle`; returns the log
+    /// after `mark`.
+    pub fn wait_for_log(&self, mark: usize, needle: &str) -> String {
+        self.wait_in_log(mark, &format!("{needle:?}"), |after| {
+            after.contains(needle).then(|| after.to_string())
+        })
+    }
+
+    /// Sends SIGHUP and waits for the server to log the reload's outcome;
+    /// returns that line: "reloaded ... (SIGHUP)" or "reload failed, ...".
+    pub fn reload(&self) -> String {
+        let mark = self.log_mark();
+        self.signal("HUP");
+        self.wait_in_log(mark, "the outcome of the SIGHUP reload", |after| {
+            after
+                .lines()
+                .find(|l| l.contains(" reloaded ") || l.contains(" reload failed"))
+                .map(str::to_string)
+        })
+    }
+
+    /// Waits until `found` finds something in the log after `mark`. Fails
+    /// the test, with the log, if the server exits first or nothing comes
+    /// within [`LOG_DEADLINE`].
+    fn wait_in_log<T>(&self, mark: usize, what: &str, found: impl Fn(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + LOG_DEADLINE;
+        let mut text = self.log.text.lock().unwrap();
+        loop {
+            if let Some(value) = found(&text.0[mark..]) {
+                return value;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !text.1 && !left.is_zero(),
+                "the server never logged {what} ({}); its log:\n{}",
+                if text.1 { "it exited" } else { "waited 30 s" },
+                text.0
+            );
+            text = self.log.grew.wait_timeout(text, left).unwrap().0;
+        }
     }
 
     /// A URL on this server with another host name (e.g. localhost vs 127.0.0.1).

@@ -2,9 +2,7 @@
 //! mutual TLS, Fernet bodies, reloads, against curl, Python requests and
 //! openssl too.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 fn curl(s: &Scratch, args: &[&str]) -> String {
     let (ok, out) = s.run("curl", &[&["-sS"], args].concat());

@@ -4,24 +4,18 @@
 //! in tshark with the same packets, decrypted when the key log is embedded.
 //! These tests capture with AF_PACKET, so they need root (as in CI).
 
-mod common;
-mod sniff_common;
+use crate::common::{require_root, NobodyDir, Scratch};
+use crate::sniff_common::{
+    self, curl, http_server, https_server, tshark, tshark_count, Spy, SECRET,
+};
 
-use common::Scratch;
-use sniff_common::{curl, http_server, https_server, is_root, tshark, tshark_count, Spy, SECRET};
-
-fn root_or_skip(name: &str) -> bool {
-    if !is_root() {
-        eprintln!("{name}: skipped, capturing needs root");
-    }
-    is_root()
-}
+/// Why the capture tests are ignored unless asked for.
+const CAPTURE: &str = "AF_PACKET capture on lo";
 
 #[test]
+#[ignore = "needs root (AF_PACKET capture on lo)"]
 fn plain_http_fetch_shows_the_secret_and_tshark_reads_the_pcap() {
-    if !root_or_skip("plain_http") {
-        return;
-    }
+    require_root(CAPTURE);
     let s = Scratch::new();
     let server = http_server(s.dir.path());
     let port = server.port.to_string();
@@ -103,10 +97,9 @@ fn plain_http_fetch_shows_the_secret_and_tshark_reads_the_pcap() {
 }
 
 #[test]
+#[ignore = "needs root (AF_PACKET capture on lo)"]
 fn https_fetch_hides_the_secret_but_shows_the_sni_and_the_key_log_decrypts() {
-    if !root_or_skip("https") {
-        return;
-    }
+    require_root(CAPTURE);
     let s = Scratch::new();
     let server = localhost_https_server(&s);
     let port = server.port.to_string();
@@ -202,10 +195,9 @@ fn https_fetch_hides_the_secret_but_shows_the_sni_and_the_key_log_decrypts() {
 }
 
 #[test]
+#[ignore = "needs root (AF_PACKET capture on lo)"]
 fn count_stops_after_the_handshake() {
-    if !root_or_skip("count") {
-        return;
-    }
+    require_root(CAPTURE);
     let s = Scratch::new();
     let server = http_server(s.dir.path());
     let port = server.port.to_string();
@@ -240,12 +232,12 @@ fn count_stops_after_the_handshake() {
 }
 
 #[test]
+#[ignore = "needs root (drops to nobody with setpriv)"]
 fn without_privileges_the_error_names_both_remedies() {
-    if !root_or_skip("unprivileged") {
-        return;
-    }
+    require_root("drops to nobody with setpriv");
     let s = Scratch::new();
-    let bin = assert_cmd::cargo::cargo_bin!("squirrel");
+    let nobody = NobodyDir::new();
+    let bin = nobody.squirrel();
     let out = std::process::Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -259,10 +251,6 @@ fn without_privileges_the_error_names_both_remedies() {
         .output()
         .expect("setpriv (util-linux)");
     let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("Permission denied") && !err.contains("squirrel") {
-        eprintln!("cannot run the binary as nobody here: {err}");
-        return;
-    }
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.starts_with("squirrel: error: cannot open a raw packet socket on lo: permission denied. Capturing needs root or the CAP_NET_RAW capability: run the command as root (sudo squirrel sniff ...), or give the binary the capability once with `sudo setcap cap_net_raw+ep $(command -v squirrel)`."),
@@ -282,10 +270,9 @@ fn an_unknown_interface_lists_the_real_ones() {
 }
 
 #[test]
+#[ignore = "needs root (AF_PACKET capture on lo)"]
 fn tls12_shows_the_certificate_in_clear() {
-    if !root_or_skip("tls12") {
-        return;
-    }
+    require_root(CAPTURE);
     let s = Scratch::new();
     let server = localhost_https_server(&s);
     let port = server.port.to_string();

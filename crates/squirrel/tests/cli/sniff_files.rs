@@ -3,11 +3,10 @@
 //! and a relay on loopback. The referee is tshark, which must agree with
 //! squirrel packet for packet.
 
-mod common;
-mod sniff_common;
-
-use common::Scratch;
-use sniff_common::{curl, http_server, sample_capture, tshark, tshark_count, Spy, SECRET, TOKEN};
+use crate::common::Scratch;
+use crate::sniff_common::{
+    curl, http_server, sample_capture, tshark, tshark_count, Spy, SECRET, TOKEN,
+};
 
 #[test]
 fn the_sample_is_dissected_line_by_line() {

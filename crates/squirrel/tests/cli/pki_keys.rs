@@ -1,9 +1,7 @@
 //! squirrel reads every key format openssl writes: PKCS#8 (plain, PBKDF2,
 //! scrypt), PKCS#1 and SEC1, plain and legacy-encrypted.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 #[test]
 fn squirrel_reads_every_key_format_openssl_writes() {

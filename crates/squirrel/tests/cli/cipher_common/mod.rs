@@ -1,6 +1,5 @@
 //! Helpers shared by `cipher_cli.rs` and `cipher_interop.rs`: the real
 //! `squirrel` binary with stdin, and the spec's key and token.
-#![allow(dead_code)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -51,9 +50,10 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// A file of the shared test data beside the repository.
-pub fn shared(name: &str) -> PathBuf {
+/// A file of the Fernet spec's test vectors, vendored in squirrel-cipher
+/// (`crates/squirrel-cipher/tests/data/fernet`).
+pub fn fernet_vectors(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata")
+        .join("../squirrel-cipher/tests/data/fernet")
         .join(name)
 }

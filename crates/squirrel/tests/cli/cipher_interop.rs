@@ -3,9 +3,7 @@
 //! and large plaintexts, the TTL and clock-skew edges, and key rotation with
 //! `MultiFernet`. Every test runs the real binary and real `python3`.
 
-mod cipher_common;
-
-use cipher_common::*;
+use crate::cipher_common::*;
 use std::path::{Path, PathBuf};
 
 /// Runs a Python script with arguments; asserts success; returns stdout.

@@ -1,9 +1,7 @@
 //! Bad input: a clear error naming the file or flag, what is wrong and the
 //! fix; exit 1 (2 for usage); no panic; no file written or overwritten.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 fn files_in(s: &Scratch) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(s.dir.path())

@@ -2,9 +2,7 @@
 //! `cryptography`, pkilint); what the real tools write, squirrel reads,
 //! starting with the tutorial's own files.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 const TUTORIAL: &str = include_str!("fixtures/tutorial_pki.py");
 

@@ -1,9 +1,7 @@
 //! `squirrel pki verify`, `revoke` and `crl`: each failure in plain words
 //! with OpenSSL's phrase, and revocation that reaches CRLs and verification.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 #[test]
 fn verify_names_each_failure_with_the_openssl_phrase() {

@@ -3,9 +3,7 @@
 //! round trips, error messages and exit codes. Interop with Python's
 //! `cryptography.fernet` is in `cipher_interop.rs`.
 
-mod cipher_common;
-
-use cipher_common::*;
+use crate::cipher_common::*;
 
 // ---------------------------------------------------------------- caesar
 
@@ -341,7 +339,7 @@ fn hmac_of_token() -> String {
 #[test]
 fn fernet_refuses_invalid_tokens_with_the_reason() {
     let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(shared("fernet/invalid.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(fernet_vectors("invalid.json")).unwrap())
             .unwrap();
     let expect = |desc: &str| -> &str {
         match desc {

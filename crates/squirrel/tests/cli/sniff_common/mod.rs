@@ -1,7 +1,6 @@
 //! Helpers of the `sniff_*` tests: real servers on loopback (the helper
 //! functions are the only place that knows which server plays the part),
 //! the spy running in the background, and tshark as the referee.
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -64,15 +63,6 @@ pub fn http_server(dir: &Path) -> Server {
 /// The tutorial's step 13 server: the secret over HTTPS with `cert`/`key`.
 pub fn https_server(dir: &Path, cert: &Path, key: &Path) -> Server {
     squirrel_server(dir, &[cert, key])
-}
-
-/// True when the tests run as root (AF_PACKET capture needs it).
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 /// `squirrel sniff ARGS` running in the background, output to files.

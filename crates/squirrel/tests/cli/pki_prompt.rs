@@ -1,9 +1,7 @@
 //! Passphrase prompts on a real (pseudo-)terminal: asked twice for a new
 //! key, once to unlock one; never when a source is given.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 
 const PTY: &str = include_str!("fixtures/pty_answer.py");
 

@@ -1,8 +1,6 @@
 //! `squirrel pki` end to end: the real binary, real files, exact outputs.
 
-mod common;
-
-use common::Scratch;
+use crate::common::Scratch;
 use std::os::unix::fs::PermissionsExt;
 
 fn mode(path: &std::path::Path) -> u32 {

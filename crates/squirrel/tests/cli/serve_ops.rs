@@ -2,16 +2,9 @@
 //! reloads that fail keep the old configuration, limits, key logs, IPv6,
 //! bad input; and the client against servers that are not squirrel.
 
-mod common;
-
-use common::{free_port, retry, Scratch};
+use crate::common::{free_port, retry, Scratch};
 use std::io::{Read, Write};
 use std::time::Duration;
-
-/// Polls squirrel until it prints `want` (bounded).
-fn wait_for(s: &Scratch, args: &[&str], want: &str) -> bool {
-    retry(|| (s.squirrel_out(args, &[]).1 == want).then_some(())).is_some()
-}
 
 #[test]
 fn the_secret_changes_without_a_restart() {
@@ -24,14 +17,18 @@ fn the_secret_changes_without_a_restart() {
         "fluffy tail",
         "the trailing newline is not part of the secret"
     );
+    let mark = server.log_mark();
     s.write("message.txt", "acorns at midnight\n");
-    assert!(
-        wait_for(&s, &get, "acorns at midnight"),
+    server.wait_for_log(mark, "the secret changed: message.txt was re-read");
+    assert_eq!(
+        s.squirrel_out(&get, &[]).1,
+        "acorns at midnight",
         "the new secret is served"
     );
     // An unreadable message file keeps the previous secret.
+    let mark = server.log_mark();
     std::fs::remove_file(s.path("message.txt")).unwrap();
-    std::thread::sleep(Duration::from_millis(600));
+    server.wait_for_log(mark, "keeping the previous secret: message.txt");
     assert_eq!(s.squirrel_out(&get, &[]).1, "acorns at midnight");
     let (code, log) = server.stop();
     assert_eq!(code, Some(0));
@@ -83,21 +80,17 @@ fn sighup_reloads_the_certificate_and_a_bad_reload_keeps_the_old_one() {
         "server-key.pem",
         "--force",
     ]);
-    server.signal("HUP");
-    let mut reloaded = false;
-    for _ in 0..100 {
-        if fingerprint().contains("I am localhost (localhost, 127.0.0.1)") {
-            reloaded = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(reloaded, "the new certificate is served after SIGHUP");
+    let reloaded = server.reload();
+    assert!(reloaded.contains(" reloaded "), "{reloaded}");
+    assert!(
+        fingerprint().contains("I am localhost (localhost, 127.0.0.1)"),
+        "the new certificate is served after SIGHUP"
+    );
     assert!(!before.is_empty());
     // A broken certificate: the reload fails, the old configuration stays.
     s.write("server.pem", "-----BEGIN CERTIFICATE-----\ngarbage\n");
-    server.signal("HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    let failed = server.reload();
+    assert!(failed.contains(" reload failed"), "{failed}");
     assert_eq!(
         s.ok(&["get", "--ca", "ca/ca.pem", &server.url_for("127.0.0.1")]),
         "The secret message is: fluffy tail\n"
@@ -399,7 +392,11 @@ fn connections_beyond_the_limit_wait_their_turn() {
     // (Half a request: the server only takes connections that have spoken.)
     let mut holder = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     holder.write_all(b"GET / HTTP/1.1\r\n").unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let client = holder.local_addr().unwrap().port();
+    assert!(
+        retry(|| accepted(server.port, client).then_some(())).is_some(),
+        "the server never accepted the first connection"
+    );
     let (code, _, err) = s.squirrel_out(&["get", "--timeout", "1", &server.url], &[]);
     assert_eq!(code, 3, "the second client waits, then gives up: {err}");
     assert!(err.contains("did not answer in time"), "{err}");
@@ -409,4 +406,29 @@ fn connections_beyond_the_limit_wait_their_turn() {
         (code, out.as_str()),
         (0, "The secret message is: fluffy tail\n")
     );
+}
+
+/// True once the process listening on `server` has accepted the connection
+/// from local port `client`: the kernel gives the server's end a socket
+/// inode then (it shows 0 while the connection waits in the accept queue).
+fn accepted(server: u16, client: u16) -> bool {
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .any(|f| {
+                f.len() > 9
+                    && port(f[1]) == Some(server)
+                    && port(f[2]) == Some(client)
+                    && f[9] != "0"
+            })
+    })
 }

@@ -1,0 +1,28 @@
+//! The integration tests of the `squirrel` command line, in one test
+//! binary: each module was once a test file of its own. They run the real
+//! binary (CARGO_BIN_EXE_squirrel) against the real tools: openssl, curl,
+//! python3, tshark, Chromium.
+//!
+//! Tests that need root (live capture, the system trust store, running as
+//! another user) are `#[ignore]`d with the reason; `scripts/test.sh` runs
+//! them too when it runs as root.
+
+mod cipher_common;
+mod common;
+mod sniff_common;
+
+mod cipher_cli;
+mod cipher_interop;
+mod demo;
+mod pki_cli;
+mod pki_errors;
+mod pki_interop;
+mod pki_keys;
+mod pki_prompt;
+mod pki_verify;
+mod serve_get;
+mod serve_members;
+mod serve_ops;
+mod sniff_capture;
+mod sniff_files;
+mod trust;
