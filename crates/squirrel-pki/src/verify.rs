@@ -102,18 +102,25 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
                 })
         })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(failure) = crl_failure(v)? {
+        return Ok(VerifyReport {
+            failure: Some(failure),
+            warnings,
+        });
+    }
     let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
-    let revocation = if crl_refs.is_empty() {
-        None
-    } else {
-        Some(
-            RevocationOptionsBuilder::new(&crl_refs)
-                .expect("non-empty")
-                .with_depth(RevocationCheckDepth::Chain)
-                .with_status_policy(webpki::UnknownStatusPolicy::Allow)
-                .build(),
-        )
-    };
+    // When CRLs are given, the leaf's issuer must have one among them,
+    // correctly signed by a key allowed to sign CRLs and current: a CRL of
+    // another CA proves nothing (OpenSSL's `verify -crl_check`).
+    let revocation = RevocationOptionsBuilder::new(&crl_refs)
+        .ok()
+        .map(|builder| {
+            builder
+                .with_depth(RevocationCheckDepth::EndEntity)
+                .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+                .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                .build()
+        });
     let secs = v.at.unix_timestamp().max(0) as u64;
     let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
     let usage = match v.purpose {
@@ -144,6 +151,57 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
         Err(e) => Some(explain(&e, v)?),
     };
     Ok(VerifyReport { failure, warnings })
+}
+
+/// What webpki leaves unchecked in the CRLs of the leaf's issuer: a CRL
+/// number (RFC 5280 5.2.3: present, not critical) and a thisUpdate that
+/// is not in the future.
+fn crl_failure(v: &Verification<'_>) -> Result<Option<VerifyFailure>> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::FromDer;
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let leaf = parse_certificate(v.leaf)?;
+    for der in v.crls {
+        let Ok((_, crl)) = CertificateRevocationList::from_der(der) else {
+            continue; // webpki has refused it already, with its reason
+        };
+        if crl.issuer().as_raw() != leaf.issuer().as_raw() {
+            continue;
+        }
+        let issuer = describe::short_name(crl.issuer());
+        let number = crl
+            .extensions()
+            .iter()
+            .find(|e| matches!(e.parsed_extension(), ParsedExtension::CRLNumber(_)));
+        let problem = match number {
+            None => Some(format!(
+                "the CRL of {issuer} has no CRL number (RFC 5280 requires one); publish a new \
+                 CRL with `squirrel pki crl`"
+            )),
+            Some(ext) if ext.critical => Some(format!(
+                "the CRL of {issuer} marks its CRL number critical, which RFC 5280 forbids"
+            )),
+            Some(_) => None,
+        };
+        if let Some(explanation) = problem {
+            return Ok(Some(VerifyFailure {
+                explanation,
+                openssl_phrase: "unable to get certificate CRL",
+                webpki_error: "InvalidCrlNumber".into(),
+            }));
+        }
+        if crl.last_update().to_datetime() > v.at {
+            return Ok(Some(VerifyFailure {
+                explanation: format!(
+                    "the CRL of {issuer} is not valid yet (thisUpdate {}); check the clocks",
+                    describe::human_time(crl.last_update().to_datetime())
+                ),
+                openssl_phrase: "CRL is not yet valid",
+                webpki_error: "CrlNotValidYet".into(),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Turns a webpki error into words, with OpenSSL's phrase.
@@ -202,6 +260,33 @@ pub fn explain(err: &webpki::Error, v: &Verification<'_>) -> Result<VerifyFailur
                     "hostname mismatch",
                 )
             }
+            E::UnknownRevocationStatus => (
+                format!(
+                    "no CRL given is from {issuer}, the issuer of {leaf_name}: its revocation \
+                     status is unknown; give that CA's CRL with --crl"
+                ),
+                "unable to get certificate CRL",
+            ),
+            E::CrlExpired { .. } => (
+                format!(
+                    "the CRL of {issuer} has expired (past its nextUpdate); publish a new one \
+                     with `squirrel pki crl`"
+                ),
+                "CRL has expired",
+            ),
+            E::InvalidCrlSignatureForPublicKey
+            | E::UnsupportedCrlSignatureAlgorithmContext(_)
+            | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_) => (
+                format!(
+                    "the CRL named {issuer} is not signed by the key of {issuer}: it is forged, \
+                     or from another CA with the same name"
+                ),
+                "CRL signature failure",
+            ),
+            E::IssuerNotCrlSigner => (
+                format!("{issuer} may not sign CRLs (its key usage lacks cRLSign)"),
+                "key usage does not include CRL signing",
+            ),
             E::CertRevoked => (
                 format!("{leaf_name} has been revoked by its CA ({issuer})"),
                 "certificate revoked",

@@ -190,3 +190,106 @@ fn revocation_reaches_the_crl_and_verification() {
     );
     assert!(crl_text.contains("Key Compromise"), "{crl_text}");
 }
+
+#[test]
+fn a_crl_must_come_from_the_leafs_own_ca_and_be_current() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    let serial = s.issue(&["bob.squirrels.example", "--client"]);
+    s.ok(&["pki", "revoke", &serial, "--pass-file", "pw"]);
+    s.ok(&[
+        "pki",
+        "crl",
+        "--days",
+        "1",
+        "--out",
+        "crl.pem",
+        "--pass-file",
+        "pw",
+    ]);
+    // Two other CAs: one named like ours (squirrel's default name), one not.
+    for (dir, cn) in [("twin", "Secret Squirrels CA"), ("stranger", "stranger-ca")] {
+        s.ok(&["pki", "ca", "init", "--no-pass", "--dir", dir, "--cn", cn]);
+        let crl = format!("{dir}-crl.pem");
+        s.ok(&["pki", "crl", "--ca-dir", dir, "--out", &crl]);
+    }
+    let verify = |crl: &str, at: Option<&str>| {
+        let mut args = vec![
+            "pki",
+            "verify",
+            "--json",
+            "--ca",
+            "ca/ca.pem",
+            "--purpose",
+            "client",
+            "--crl",
+            crl,
+        ];
+        if let Some(at) = at {
+            args.extend(["--at", at]);
+        }
+        args.push("bob.squirrels.example-client.pem");
+        let out = s.fails(&args, 1);
+        let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(json["valid"], false, "{out}");
+        json["failure"]["openssl"].as_str().unwrap().to_string()
+    };
+    // The revoked certificate passes with no CRL of its own CA.
+    assert_eq!(
+        verify("stranger-crl.pem", None),
+        "unable to get certificate CRL"
+    );
+    // A CA with the same name but another key: not its CRL (OpenSSL agrees).
+    assert_eq!(verify("twin-crl.pem", None), "unable to get certificate CRL");
+    assert_eq!(verify("crl.pem", None), "certificate revoked");
+    // Our CRL with its signature altered, as DER.
+    let pem_text = std::fs::read_to_string(s.path("crl.pem")).unwrap();
+    let mut der = pem::parse(&pem_text).unwrap().into_contents();
+    *der.last_mut().unwrap() ^= 1;
+    std::fs::write(s.path("forged-crl.der"), &der).unwrap();
+    assert_eq!(verify("forged-crl.der", None), "CRL signature failure");
+    let in_three_days = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(verify("crl.pem", Some(&in_three_days)), "CRL has expired");
+    let yesterday = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let out = s.fails(
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "ca/ca.pem",
+            "--purpose",
+            "client",
+            "--crl",
+            "crl.pem",
+            "--at",
+            &yesterday,
+            "bob.squirrels.example-client.pem",
+        ],
+        1,
+    );
+    // Yesterday neither the CRL nor the certificate existed yet; OpenSSL
+    // (`verify -attime`) names the CRL first, and so does squirrel.
+    assert!(out.contains("\"CRL is not yet valid\""), "{out}");
+    // OpenSSL agrees on the stranger's CRL.
+    let openssl = std::process::Command::new("openssl")
+        .current_dir(s.path("."))
+        .args([
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "ca/ca.pem",
+            "-CRLfile",
+            "stranger-crl.pem",
+            "bob.squirrels.example-client.pem",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&openssl.stderr).into_owned()
+        + &String::from_utf8_lossy(&openssl.stdout);
+    assert!(!openssl.status.success(), "{text}");
+    assert!(text.contains("unable to get certificate CRL"), "{text}");
+}
