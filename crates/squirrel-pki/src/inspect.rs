@@ -32,9 +32,7 @@ pub enum PemItem {
         /// Known when the key is plain or its passphrase was given.
         key: Option<KeyInfo>,
     },
-    RevocationList {
-        der_bytes: usize,
-    },
+    RevocationList(Box<CrlSummary>),
     Unknown {
         pem_type: String,
     },
@@ -66,9 +64,7 @@ pub fn describe_pem(
         "PUBLIC KEY" => PemItem::PublicKey {
             key: describe::public_key_info(block.contents())?,
         },
-        "X509 CRL" => PemItem::RevocationList {
-            der_bytes: block.contents().len(),
-        },
+        "X509 CRL" => PemItem::RevocationList(Box::new(summarize_crl(block.contents())?)),
         tag if tag.ends_with("PRIVATE KEY") => {
             let encrypted = tag == "ENCRYPTED PRIVATE KEY"
                 || block
@@ -96,6 +92,81 @@ pub fn describe_pem(
             pem_type: other.to_string(),
         },
     })
+}
+
+/// What a CRL says, as `openssl crl -text` shows it.
+#[derive(Debug, Serialize)]
+pub struct CrlSummary {
+    pub issuer: String,
+    pub this_update: String,
+    pub next_update: Option<String>,
+    /// The CRL number, decimal.
+    pub number: Option<String>,
+    pub signature_algorithm: String,
+    pub revoked: Vec<RevokedSerial>,
+}
+
+/// One entry of a CRL.
+#[derive(Debug, Serialize)]
+pub struct RevokedSerial {
+    /// Hex, as `squirrel pki list` and `openssl crl -text` show serials.
+    pub serial: String,
+    pub revoked_at: String,
+    /// The reason as openssl's `-crl_reason` spells it, when given.
+    pub reason: Option<String>,
+}
+
+/// Parses and describes a DER CRL; anything else is refused with the fix.
+pub fn summarize_crl(der: &[u8]) -> Result<CrlSummary> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::FromDer;
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| {
+        crate::PkiError::invalid(
+            format!("the CRL cannot be parsed ({e})"),
+            "the file is damaged or is not a CRL; write a new one with `squirrel pki crl`",
+        )
+    })?;
+    let number = crl
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::CRLNumber(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let revoked = crl
+        .iter_revoked_certificates()
+        .map(|entry| RevokedSerial {
+            serial: entry.raw_serial_as_string().replace(':', "").to_uppercase(),
+            revoked_at: describe::human_time(entry.revocation_date.to_datetime()),
+            reason: entry.reason_code().map(|(_, code)| reason_name(code.0)),
+        })
+        .collect();
+    Ok(CrlSummary {
+        issuer: describe::short_name(crl.issuer()),
+        this_update: describe::human_time(crl.last_update().to_datetime()),
+        next_update: crl
+            .next_update()
+            .map(|t| describe::human_time(t.to_datetime())),
+        number,
+        signature_algorithm: describe::signature_algorithm_name(
+            &crl.signature_algorithm.algorithm.to_id_string(),
+        ),
+        revoked,
+    })
+}
+
+/// RFC 5280 5.3.1's reason codes, spelled as openssl's `-crl_reason`.
+fn reason_name(code: u8) -> String {
+    crate::revoke::REASONS
+        .iter()
+        .find(|(_, reason)| *reason as u8 == code)
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_else(|| match code {
+            8 => "removeFromCRL".into(),
+            10 => "AACompromise".into(),
+            other => format!("reason code {other}"),
+        })
 }
 
 #[cfg(test)]
@@ -142,6 +213,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let garbage = pem::encode(&pem::Pem::new("X509 CRL", vec![0x30, 0x00]));
+        let err = describe_pem(&block_of(&garbage), now, None).unwrap_err();
+        assert!(
+            err.to_string().contains("the CRL cannot be parsed"),
+            "{err}"
+        );
         let unknown = pem::encode(&pem::Pem::new("DH PARAMETERS", vec![0x30, 0x00]));
         assert!(matches!(
             describe_pem(&block_of(&unknown), now, None).unwrap(),

@@ -21,9 +21,13 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("squirrel: error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+            let message = err.to_string();
+            eprintln!("squirrel: error: {message}");
+            // A cause already told in the message is not told twice.
+            for cause in err.chain().skip(1).map(|c| c.to_string()) {
+                if !message.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                }
             }
             ExitCode::from(1)
         }

@@ -239,8 +239,40 @@ fn a_crl_must_come_from_the_leafs_own_ca_and_be_current() {
         verify("stranger-crl.pem", None),
         "unable to get certificate CRL"
     );
+    // What the CRL says, as `openssl crl -text` would tell it.
+    let shown = s.ok(&["pki", "inspect", "crl.pem"]);
+    assert!(
+        shown.starts_with("Certificate revocation list of Secret Squirrels CA\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("\n  CRL number:          1\n"), "{shown}");
+    assert!(
+        shown.contains(&format!("\n    {serial}  since ")),
+        "{shown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["pki", "inspect", "--json", "crl.pem"])).unwrap();
+    let crl = &json["items"][0];
+    assert_eq!(
+        (crl["type"].as_str(), crl["number"].as_str()),
+        (Some("revocation_list"), Some("1"))
+    );
+    assert_eq!(crl["revoked"][0]["serial"], serial.as_str());
+    std::fs::write(
+        s.path("garbage.pem"),
+        "-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n",
+    )
+    .unwrap();
+    let err = s.fails(&["pki", "inspect", "garbage.pem"], 1);
+    assert!(
+        err.contains("garbage.pem: the CRL cannot be parsed"),
+        "{err}"
+    );
     // A CA with the same name but another key: not its CRL (OpenSSL agrees).
-    assert_eq!(verify("twin-crl.pem", None), "unable to get certificate CRL");
+    assert_eq!(
+        verify("twin-crl.pem", None),
+        "unable to get certificate CRL"
+    );
     assert_eq!(verify("crl.pem", None), "certificate revoked");
     // Our CRL with its signature altered, as DER.
     let pem_text = std::fs::read_to_string(s.path("crl.pem")).unwrap();

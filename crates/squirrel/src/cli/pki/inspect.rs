@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 use squirrel_pki::describe::CertificateSummary;
 use squirrel_pki::files;
-use squirrel_pki::inspect::{describe_pem, PemItem};
+use squirrel_pki::inspect::{describe_pem, CrlSummary, PemItem};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -116,9 +116,7 @@ fn print_item(item: &PemItem) {
             println!("Public key, {}", key.description);
             println!("  SHA-256:             {}", key.spki_sha256);
         }
-        PemItem::RevocationList { der_bytes } => {
-            println!("Certificate revocation list ({der_bytes} bytes DER)")
-        }
+        PemItem::RevocationList(crl) => print_crl(crl),
         PemItem::Unknown { pem_type } => println!("PEM block of type {pem_type} (not described)"),
     }
 }
@@ -165,5 +163,42 @@ pub fn print_certificate(s: &CertificateSummary) {
                 ext.value
             );
         }
+    }
+}
+
+/// Prints a CRL as `openssl crl -text` would, in squirrel's layout.
+fn print_crl(crl: &CrlSummary) {
+    println!("Certificate revocation list of {}", crl.issuer);
+    println!("  This update:         {}", crl.this_update);
+    println!(
+        "  Next update:         {}",
+        crl.next_update.as_deref().unwrap_or("none given")
+    );
+    println!(
+        "  CRL number:          {}",
+        crl.number
+            .as_deref()
+            .unwrap_or("none (RFC 5280 requires one)")
+    );
+    println!("  Signature algorithm: {}", crl.signature_algorithm);
+    if crl.revoked.is_empty() {
+        println!("  Revoked:             none");
+        return;
+    }
+    println!(
+        "  Revoked:             {} certificate(s)",
+        crl.revoked.len()
+    );
+    for entry in &crl.revoked {
+        println!(
+            "    {}  since {}{}",
+            entry.serial,
+            entry.revoked_at,
+            entry
+                .reason
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default()
+        );
     }
 }
