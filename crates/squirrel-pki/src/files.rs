@@ -12,12 +12,49 @@ pub const PRIVATE_MODE: u32 = 0o600;
 /// Mode for certificates, requests and CRLs: public documents.
 pub const PUBLIC_MODE: u32 = 0o644;
 
-/// Reads a whole file, naming it in the error.
+/// The largest certificate, chain, key, request or CRL squirrel reads:
+/// 16 MiB, the CRL of a very large CA (a certificate is a few KiB). A
+/// larger input (`/dev/zero`, a disk image given by mistake) is refused at
+/// once, before it fills the memory.
+pub const MAX_INPUT: u64 = 16 << 20;
+
+/// Reads a whole file of at most [`MAX_INPUT`] bytes, naming it in errors.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| PkiError::Read {
+    read_at_most(path, MAX_INPUT)
+}
+
+/// Reads a whole file of at most `limit` bytes, naming it in errors.
+pub fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let read_err = |source| PkiError::Read {
         path: path.to_path_buf(),
         error: source,
-    })
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(PkiError::invalid(
+            format!(
+                "{} is larger than {}: it is not what squirrel expects here",
+                path.display(),
+                human_size(limit)
+            ),
+            "check the file name",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// 16 MiB, 4 KiB, 100 bytes.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Fails when `path` exists and `force` is not set: called before any work
@@ -224,6 +261,21 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn endless_inputs_are_refused_at_once() {
+        let err = read(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/dev/zero is larger than 16 MiB: it is not what squirrel expects here; check the \
+             file name"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("four");
+        std::fs::write(&path, b"four").unwrap();
+        assert_eq!(read_at_most(&path, 4).unwrap(), b"four");
+        assert!(read_at_most(&path, 3).is_err());
     }
 
     #[test]

@@ -31,7 +31,8 @@ impl Passphrase {
 
     /// Reads the first line of a file, as `openssl -passin file:` does.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = Zeroizing::new(crate::files::read(path)?);
+        // A passphrase is a line; 64 KiB is far more than any.
+        let bytes = Zeroizing::new(crate::files::read_at_most(path, 64 << 10)?);
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             PkiError::invalid(
                 "the passphrase file is not UTF-8 text",

@@ -232,8 +232,15 @@ fn load_keys(args: &KeyArgs) -> Result<Fernet> {
         keys.push(Key::from_base64(text).map_err(|err| anyhow!("--key #{}: {err}", i + 1))?);
     }
     for path in &args.key_files {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --key-file {}", path.display()))?;
+        let bytes =
+            files::read_at_most(path, MAX_KEY_FILE).map_err(|e| anyhow!("--key-file: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            anyhow!(
+                "--key-file {} is not text: write one key per line, as printed by `squirrel \
+                 fernet genkey`",
+                path.display()
+            )
+        })?;
         let before = keys.len();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -325,17 +332,30 @@ fn source_name(path: Option<&Path>) -> String {
     }
 }
 
+/// A key file holds keys, one a line: 64 KiB is a thousand of them.
+const MAX_KEY_FILE: u64 = 64 << 10;
+/// The largest message or token read: a Fernet token is held whole in
+/// memory (by Python's `cryptography` too); larger data wants streaming.
+const MAX_INPUT: u64 = 256 << 20;
+
+/// Reads `--in FILE` or stdin, refusing more than [`MAX_INPUT`] bytes.
 pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
     match path {
-        Some(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read --in {}", path.display()))
-        }
+        Some(path) => files::read_at_most(path, MAX_INPUT).map_err(|e| anyhow!("--in: {e}")),
         None => {
             let mut buf = Vec::new();
             std::io::stdin()
                 .lock()
+                .take(MAX_INPUT + 1)
                 .read_to_end(&mut buf)
                 .context("cannot read stdin")?;
+            if buf.len() as u64 > MAX_INPUT {
+                bail!(
+                    "stdin is larger than {}: fernet holds a message whole in memory; split \
+                     the data, or encrypt it with a streaming tool",
+                    files::human_size(MAX_INPUT)
+                );
+            }
             Ok(buf)
         }
     }

@@ -455,3 +455,64 @@ fn existing_outputs_and_unwritable_places() {
         .read("taken.pem")
         .starts_with("-----BEGIN PRIVATE KEY-----"));
 }
+
+#[test]
+fn endless_inputs_are_refused_at_once() {
+    // /dev/zero never ends: every file input stops at its cap and says so.
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    let big = "/dev/zero is larger than 16 MiB: it is not what squirrel expects here; check \
+               the file name";
+    let cases: [(&[&str], String); 8] = [
+        (&["pki", "inspect", "/dev/zero"], big.into()),
+        (
+            &["pki", "verify", "--ca", "/dev/zero", "/dev/zero"],
+            big.into(),
+        ),
+        (
+            &["pki", "sign", "--csr", "/dev/zero", "--out", "x.pem"],
+            big.into(),
+        ),
+        (
+            &[
+                "pki",
+                "verify",
+                "--ca",
+                "ca/ca.pem",
+                "--crl",
+                "/dev/zero",
+                "ca/ca.pem",
+            ],
+            big.into(),
+        ),
+        (
+            &["get", "--ca", "/dev/zero", "https://localhost:1/"],
+            big.into(),
+        ),
+        (
+            &["pki", "key", "--pass-file", "/dev/zero", "--out", "k.pem"],
+            "/dev/zero is larger than 64 KiB".into(),
+        ),
+        (
+            &[
+                "fernet",
+                "encrypt",
+                "--key",
+                "8jtTR9QcD-k3R09Pcd5ePgmTu_itJQt9WKQPzqjrcoM=",
+                "--in",
+                "/dev/zero",
+            ],
+            "--in: /dev/zero is larger than 256 MiB".into(),
+        ),
+        (
+            &["fernet", "decrypt", "--key-file", "/dev/zero"],
+            "--key-file: /dev/zero is larger than 64 KiB".into(),
+        ),
+    ];
+    let before = files_in(&s);
+    for (args, expected) in cases {
+        let err = s.fails(args, 1);
+        assert!(err.contains(&expected), "{args:?}: {err}");
+    }
+    assert_eq!(files_in(&s), before, "nothing is written");
+}
