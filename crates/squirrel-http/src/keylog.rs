@@ -14,14 +14,17 @@ pub struct KeyLogFile {
 }
 
 impl KeyLogFile {
-    /// Opens (creating, mode 0600) the key log at `path` for appending.
+    /// Opens the key log at `path` for appending, mode 0600: created so,
+    /// and a file that was already there (0644, 0666) is made private
+    /// before any secret is written to it.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(KeyLogFile {
             file: Mutex::new(file),
         })
@@ -39,4 +42,26 @@ impl rustls::KeyLog for KeyLogFile {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_key_log_is_private_even_when_it_was_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.log");
+        std::fs::write(&path, "# earlier lines\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let log = KeyLogFile::open(&path).unwrap();
+        rustls::KeyLog::log(&log, "CLIENT_RANDOM", &[1, 2], &[0xab]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# earlier lines\nCLIENT_RANDOM 0102 ab\n"
+        );
+    }
 }
