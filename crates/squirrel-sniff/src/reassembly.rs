@@ -11,8 +11,8 @@
 //! on the number of connections. Every drop is counted for the summary.
 
 use crate::dissect::{http, tls, Tcp};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// The memory bounds of reassembly.
@@ -97,39 +97,6 @@ impl Key {
     }
 }
 
-/// FxHash: fast and good enough for keys an attacker cannot choose freely
-/// at scale (we cap the table size anyway).
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
 #[derive(Debug, Default)]
 enum App {
     /// Not yet recognised; holds the first few bytes while undecided.
@@ -205,7 +172,9 @@ struct Conn {
 pub struct Streams {
     limits: Limits,
     /// Boxed: growing the table then moves pointers, not whole states.
-    conns: HashMap<Key, Box<Conn>, BuildHasherDefault<Fx>>,
+    /// FxHash: fast, and good enough for keys an attacker cannot choose
+    /// freely at scale (the table's size is capped anyway).
+    conns: FxHashMap<Key, Box<Conn>>,
     order: VecDeque<(Key, u32)>,
     next_index: u32,
     total: usize,
@@ -221,7 +190,7 @@ impl Streams {
     pub fn new(limits: Limits, secret_len: usize) -> Self {
         Streams {
             limits,
-            conns: HashMap::default(),
+            conns: FxHashMap::default(),
             order: VecDeque::new(),
             next_index: 0,
             total: 0,
