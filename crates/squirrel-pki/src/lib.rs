@@ -10,6 +10,8 @@
 //! - [`describe`]: tutorial step 9's sentence and the details;
 //! - [`verify`]: chain verification with the engine of squirrel's TLS client.
 
+#![forbid(unsafe_code)]
+
 pub mod ca;
 pub mod csr;
 pub mod describe;

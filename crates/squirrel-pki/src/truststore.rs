@@ -124,10 +124,28 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// True when this process may change the system store.
+/// True when this process may change the system store: its effective user
+/// is root. Read from the `Uid:` line of /proc/self/status (real,
+/// effective, saved, filesystem), which needs no system call of our own;
+/// the owner of /proc/self would lie for a non-dumpable process, such as a
+/// binary given CAP_NET_RAW with setcap for the spy.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .as_deref()
+        .and_then(effective_uid)
+        == Some(0)
+}
+
+/// The effective user id in the text of /proc/self/status.
+fn effective_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn run(cmd: &[String]) -> Result<()> {
@@ -320,4 +338,19 @@ fn certutil_run(certutil: &Path, args: &[&str]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_uid_is_the_second_field() {
+        let status =
+            "Name:\tsquirrel\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+        assert_eq!(effective_uid(status), Some(0));
+        assert_eq!(effective_uid("Uid:\t1000\t1001\t0\t0\n"), Some(1001));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+        assert_eq!(effective_uid("Uid:\t1000\n"), None);
+    }
 }
