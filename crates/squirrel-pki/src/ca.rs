@@ -221,6 +221,8 @@ pub struct CertificateAuthority {
     pub not_after: OffsetDateTime,
     /// Things the operator should know (e.g. a CA without basicConstraints).
     pub warnings: Vec<String>,
+    /// The CA's name, as a person would say it (read when it was opened).
+    name: String,
 }
 
 impl CertificateAuthority {
@@ -297,12 +299,14 @@ impl CertificateAuthority {
             key,
             not_after,
             warnings,
+            name,
         })
     }
 
-    /// The CA certificate as parsed by x509-parser.
-    pub fn certificate(&self) -> x509_parser::certificate::X509Certificate<'_> {
-        parse_certificate(&self.cert_der).expect("parsed when the CA was opened")
+    /// The CA certificate as parsed by x509-parser (`cert_der` is public:
+    /// it is parsed again, and may fail if it was changed since `open`).
+    pub fn certificate(&self) -> Result<x509_parser::certificate::X509Certificate<'_>> {
+        parse_certificate(&self.cert_der).with_path(&self.files.cert)
     }
 
     /// The ledger beside the CA.
@@ -312,6 +316,6 @@ impl CertificateAuthority {
 
     /// The CA's name, as a person would say it.
     pub fn name(&self) -> String {
-        describe::short_name(self.certificate().subject())
+        self.name.clone()
     }
 }

@@ -145,17 +145,18 @@ fn general_name(name: &GeneralName<'_>) -> String {
         GeneralName::DNSName(d) => d.to_string(),
         GeneralName::RFC822Name(e) => format!("email:{e}"),
         GeneralName::URI(u) => format!("URI:{u}"),
-        GeneralName::IPAddress(bytes) => match ip_from_bytes(bytes) {
-            Some(ip) => ip.to_string(),
+        GeneralName::IPAddress(bytes) => {
             // Name constraints carry address + mask (8 or 32 bytes).
-            None if bytes.len() == 8 || bytes.len() == 32 => {
-                let half = bytes.len() / 2;
-                let addr = ip_from_bytes(&bytes[..half]).expect("4 or 16 bytes");
-                let prefix: u32 = bytes[half..].iter().map(|b| b.count_ones()).sum();
-                format!("{addr}/{prefix}")
+            let (addr, mask) = bytes.split_at(bytes.len() / 2);
+            match (ip_from_bytes(bytes), ip_from_bytes(addr)) {
+                (Some(ip), _) => ip.to_string(),
+                (None, Some(addr)) => {
+                    let prefix: u32 = mask.iter().map(|b| b.count_ones()).sum();
+                    format!("{addr}/{prefix}")
+                }
+                (None, None) => format!("IP:{}", hex::encode(bytes)),
             }
-            None => format!("IP:{}", hex::encode(bytes)),
-        },
+        }
         GeneralName::DirectoryName(n) => format!("DirName:{n}"),
         other => format!("{other:?}"),
     }

@@ -126,6 +126,8 @@ pub struct PrivateKey {
     pkcs8: Option<Zeroizing<Vec<u8>>>,
     /// The DER structure `key_pair.serialized_der()` holds.
     format: KeyFormat,
+    /// Read from the public half when the key was made or loaded.
+    info: KeyInfo,
 }
 
 /// The structure of a key's DER, for handing it to rustls.
@@ -138,7 +140,7 @@ enum KeyFormat {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivateKey({})", self.info().description)
+        write!(f, "PrivateKey({})", self.info.description)
     }
 }
 
@@ -190,6 +192,7 @@ impl PrivateKey {
             der.as_slice(),
         )))?;
         Ok(PrivateKey {
+            info: info_of(&key_pair)?,
             key_pair,
             pkcs8: Some(der),
             format: KeyFormat::Pkcs8,
@@ -256,6 +259,7 @@ impl PrivateKey {
             }
         })?;
         Ok(PrivateKey {
+            info: info_of(&key_pair)?,
             key_pair,
             pkcs8: None,
             format,
@@ -304,14 +308,19 @@ impl PrivateKey {
 
     /// True for RSA keys (which also get keyEncipherment in a leaf).
     pub fn is_rsa(&self) -> bool {
-        self.info().kind == "RSA"
+        self.info.kind == "RSA"
     }
 
     /// Type, size and fingerprint of the public half.
     pub fn info(&self) -> KeyInfo {
-        crate::describe::public_key_info(&self.public_key_der())
-            .expect("rcgen produced a SubjectPublicKeyInfo x509-parser reads")
+        self.info.clone()
     }
+}
+
+/// What may be said of a key pair's public half; an error, never a panic,
+/// when x509-parser cannot read what rcgen made of the key.
+fn info_of(key_pair: &KeyPair) -> Result<KeyInfo> {
+    crate::describe::public_key_info(&key_pair.subject_public_key_info())
 }
 
 fn pem_config() -> pem::EncodeConfig {

@@ -99,7 +99,7 @@ impl Ledger {
             params![
                 entry.serial,
                 entry.subject,
-                serde_json::to_string(&entry.alt_names).expect("strings serialize"),
+                serde_json::Value::from(entry.alt_names.as_slice()).to_string(),
                 entry.not_before,
                 entry.not_after,
                 entry.profile,

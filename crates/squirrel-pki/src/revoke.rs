@@ -111,7 +111,7 @@ impl CertificateAuthority {
             });
         }
         let this_update = now();
-        let cert = self.certificate();
+        let cert = self.certificate()?;
         let key_identifier_method =
             match cert
                 .iter_extensions()

@@ -103,17 +103,12 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
         })
         .collect::<Result<Vec<_>>>()?;
     let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
-    let revocation = if crl_refs.is_empty() {
-        None
-    } else {
-        Some(
-            RevocationOptionsBuilder::new(&crl_refs)
-                .expect("non-empty")
-                .with_depth(RevocationCheckDepth::Chain)
-                .with_status_policy(webpki::UnknownStatusPolicy::Allow)
-                .build(),
-        )
-    };
+    // The builder refuses an empty list: no CRL, no revocation check.
+    let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+        b.with_depth(RevocationCheckDepth::Chain)
+            .with_status_policy(webpki::UnknownStatusPolicy::Allow)
+            .build()
+    });
     let secs = v.at.unix_timestamp().max(0) as u64;
     let time = UnixTime::since_unix_epoch(Duration::from_secs(secs));
     let usage = match v.purpose {

@@ -236,27 +236,24 @@ impl Streams {
         }
         if !self.conns.contains_key(&key) {
             self.make_room();
-            let index = self.next_index;
-            self.next_index = self.next_index.wrapping_add(1);
-            self.conns.insert(
-                key,
-                Box::new(Conn {
-                    index,
-                    first: from,
-                    dirs: [Dir::default(), Dir::default()],
-                    pairing: http::Pairing::default(),
-                    tls_version: None,
-                    mem: 0,
-                    closed: false,
-                }),
-            );
-            self.order.push_back((key, index));
         }
         let limits = self.limits;
         let secret_len = self.secret_len;
-        let Some(conn) = self.conns.get_mut(&key) else {
-            unreachable!("inserted above")
-        };
+        let (next_index, order) = (&mut self.next_index, &mut self.order);
+        let conn = self.conns.entry(key).or_insert_with(|| {
+            let index = *next_index;
+            *next_index = index.wrapping_add(1);
+            order.push_back((key, index));
+            Box::new(Conn {
+                index,
+                first: from,
+                dirs: [Dir::default(), Dir::default()],
+                pairing: http::Pairing::default(),
+                tls_version: None,
+                mem: 0,
+                closed: false,
+            })
+        });
         let d = usize::from(conn.first != from);
         let mut info = SegmentInfo {
             stream: conn.index,
