@@ -3,7 +3,7 @@
 //! tutorial's has no extensions, which OpenSSL 3, curl and Python refuse),
 //! an encrypted key, and a directory laid out like mkcert's CAROOT.
 
-use crate::describe::{self, parse_certificate};
+use crate::describe::{self, parse_certificate, Validity};
 use crate::error::{PkiError, Result, WithPath};
 use crate::files::{self, PRIVATE_MODE, PUBLIC_MODE};
 use crate::key::{KeyAlgorithm, KeyProtection, PrivateKey};
@@ -269,21 +269,23 @@ impl CertificateAuthority {
         }
         let not_before = cert.validity().not_before.to_datetime();
         let not_after = cert.validity().not_after.to_datetime();
-        let now = now();
-        if now > not_after {
-            return Err(PkiError::Refused(format!(
-                "the CA certificate {} ({name}) expired on {}; certificates it signs would not \
-                 verify. Create a new CA with `squirrel pki ca init --dir NEW_DIR`",
-                files.cert.display(),
-                describe::human_time(not_after)
-            )));
-        }
-        if now < not_before {
-            return Err(PkiError::Refused(format!(
-                "the CA certificate {} ({name}) is not valid before {}; check the clock",
-                files.cert.display(),
-                describe::human_time(not_before)
-            )));
+        match Validity::at(now(), not_before, not_after) {
+            Validity::Valid => {}
+            Validity::Expired => {
+                return Err(PkiError::Refused(format!(
+                    "the CA certificate {} ({name}) expired on {}; certificates it signs would \
+                     not verify. Create a new CA with `squirrel pki ca init --dir NEW_DIR`",
+                    files.cert.display(),
+                    describe::human_time(not_after)
+                )))
+            }
+            Validity::NotYetValid => {
+                return Err(PkiError::Refused(format!(
+                    "the CA certificate {} ({name}) is not valid before {}; check the clock",
+                    files.cert.display(),
+                    describe::human_time(not_before)
+                )))
+            }
         }
         if cert.public_key().raw != key.public_key_der().as_slice() {
             return Err(PkiError::Refused(format!(

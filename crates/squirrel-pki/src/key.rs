@@ -144,11 +144,41 @@ impl fmt::Debug for PrivateKey {
     }
 }
 
+/// The family of a public key, as `inspect` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KeyKind {
+    #[serde(rename = "RSA")]
+    Rsa,
+    #[serde(rename = "ECDSA")]
+    Ecdsa,
+    Ed25519,
+    /// Any other algorithm (DSA, X25519, ...): described by its OID.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl KeyKind {
+    /// "RSA", "ECDSA", "Ed25519" or "unknown" (also its JSON form).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Rsa => "RSA",
+            KeyKind::Ecdsa => "ECDSA",
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What may be said of a key in public: never private material.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KeyInfo {
-    /// "RSA", "ECDSA", "Ed25519".
-    pub kind: String,
+    pub kind: KeyKind,
     /// Bits of the modulus or of the curve.
     pub bits: u32,
     /// "RSA 2048 bits", "ECDSA P-256", "Ed25519".
@@ -308,7 +338,7 @@ impl PrivateKey {
 
     /// True for RSA keys (which also get keyEncipherment in a leaf).
     pub fn is_rsa(&self) -> bool {
-        self.info.kind == "RSA"
+        self.info.kind == KeyKind::Rsa
     }
 
     /// Type, size and fingerprint of the public half.
@@ -411,6 +441,26 @@ mod tests {
                 assert!(matches!(err, PkiError::PassphraseNeeded), "{err}");
             }
         }
+    }
+
+    #[test]
+    fn key_kinds_serialize_as_before() {
+        let json = |k: KeyKind| serde_json::to_string(&k).unwrap();
+        assert_eq!(json(KeyKind::Rsa), "\"RSA\"");
+        assert_eq!(json(KeyKind::Ecdsa), "\"ECDSA\"");
+        assert_eq!(json(KeyKind::Ed25519), "\"Ed25519\"");
+        assert_eq!(json(KeyKind::Unknown), "\"unknown\"");
+        for k in [
+            KeyKind::Rsa,
+            KeyKind::Ecdsa,
+            KeyKind::Ed25519,
+            KeyKind::Unknown,
+        ] {
+            assert_eq!(json(k), format!("\"{k}\""));
+        }
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        assert_eq!(key.info().kind, KeyKind::Ecdsa);
+        assert!(!key.is_rsa());
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl CertificateAuthority {
         params.serial_number = Some(serial);
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if request.key.kind == "RSA" {
+        if request.key.kind == crate::key::KeyKind::Rsa {
             params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         }
         params.extended_key_usages = options.profile.usages();
