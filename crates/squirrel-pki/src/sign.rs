@@ -207,7 +207,7 @@ impl CertificateAuthority {
             not_after: rfc3339(not_after),
             profile: options.profile.to_string(),
             sha256_fingerprint: describe::fingerprint(&der),
-            status: "valid".into(),
+            status: crate::ledger::Status::Valid,
             revoked_at: None,
             revocation_reason: None,
             pem: pem.clone(),

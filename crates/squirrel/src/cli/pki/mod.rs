@@ -349,11 +349,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
             &time::format_description::well_known::Rfc3339,
         )
         .ok();
-        let status = match expires {
-            _ if e.status == "revoked" => "revoked",
-            Some(t) if t < now => "expired",
-            _ => "valid",
-        };
+        let status = e.status_at(now);
         let expires = expires
             .map(squirrel_pki::describe::human_time)
             .unwrap_or_else(|| e.not_after.clone());
@@ -420,12 +416,7 @@ fn crl(args: CrlArgs) -> Result<ExitCode> {
     let ca = args.ca.open(&args.pass)?;
     let pem = ca.crl(args.days)?;
     files::write_atomic(&args.out, pem.as_bytes(), PUBLIC_MODE, args.force)?;
-    let revoked = ca
-        .ledger()?
-        .list()?
-        .iter()
-        .filter(|e| e.status == "revoked")
-        .count();
+    let revoked = ca.ledger()?.revoked()?.len();
     println!(
         "Wrote a CRL of {} revoked certificate(s), signed by {}, valid {} days, to {}",
         revoked,
