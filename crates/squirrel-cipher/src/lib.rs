@@ -10,6 +10,8 @@
 //! The server and client use [`fernet`]; the `squirrel` binary exposes all
 //! three as `squirrel caesar`, `squirrel fernet` and `squirrel dh`.
 
+#![forbid(unsafe_code)]
+
 pub mod b64;
 pub mod caesar;
 pub mod dh;

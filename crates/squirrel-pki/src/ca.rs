@@ -3,7 +3,7 @@
 //! tutorial's has no extensions, which OpenSSL 3, curl and Python refuse),
 //! an encrypted key, and a directory laid out like mkcert's CAROOT.
 
-use crate::describe::{self, parse_certificate};
+use crate::describe::{self, parse_certificate, Validity};
 use crate::error::{PkiError, Result, WithPath};
 use crate::files::{self, PRIVATE_MODE, PUBLIC_MODE};
 use crate::key::{KeyAlgorithm, KeyProtection, PrivateKey};
@@ -221,6 +221,8 @@ pub struct CertificateAuthority {
     pub not_after: OffsetDateTime,
     /// Things the operator should know (e.g. a CA without basicConstraints).
     pub warnings: Vec<String>,
+    /// The CA's name, as a person would say it (read when it was opened).
+    name: String,
 }
 
 impl CertificateAuthority {
@@ -267,21 +269,23 @@ impl CertificateAuthority {
         }
         let not_before = cert.validity().not_before.to_datetime();
         let not_after = cert.validity().not_after.to_datetime();
-        let now = now();
-        if now > not_after {
-            return Err(PkiError::Refused(format!(
-                "the CA certificate {} ({name}) expired on {}; certificates it signs would not \
-                 verify. Create a new CA with `squirrel pki ca init --dir NEW_DIR`",
-                files.cert.display(),
-                describe::human_time(not_after)
-            )));
-        }
-        if now < not_before {
-            return Err(PkiError::Refused(format!(
-                "the CA certificate {} ({name}) is not valid before {}; check the clock",
-                files.cert.display(),
-                describe::human_time(not_before)
-            )));
+        match Validity::at(now(), not_before, not_after) {
+            Validity::Valid => {}
+            Validity::Expired => {
+                return Err(PkiError::Refused(format!(
+                    "the CA certificate {} ({name}) expired on {}; certificates it signs would \
+                     not verify. Create a new CA with `squirrel pki ca init --dir NEW_DIR`",
+                    files.cert.display(),
+                    describe::human_time(not_after)
+                )))
+            }
+            Validity::NotYetValid => {
+                return Err(PkiError::Refused(format!(
+                    "the CA certificate {} ({name}) is not valid before {}; check the clock",
+                    files.cert.display(),
+                    describe::human_time(not_before)
+                )))
+            }
         }
         if cert.public_key().raw != key.public_key_der().as_slice() {
             return Err(PkiError::Refused(format!(
@@ -297,12 +301,14 @@ impl CertificateAuthority {
             key,
             not_after,
             warnings,
+            name,
         })
     }
 
-    /// The CA certificate as parsed by x509-parser.
-    pub fn certificate(&self) -> x509_parser::certificate::X509Certificate<'_> {
-        parse_certificate(&self.cert_der).expect("parsed when the CA was opened")
+    /// The CA certificate as parsed by x509-parser (`cert_der` is public:
+    /// it is parsed again, and may fail if it was changed since `open`).
+    pub fn certificate(&self) -> Result<x509_parser::certificate::X509Certificate<'_>> {
+        parse_certificate(&self.cert_der).with_path(&self.files.cert)
     }
 
     /// The ledger beside the CA.
@@ -312,6 +318,6 @@ impl CertificateAuthority {
 
     /// The CA's name, as a person would say it.
     pub fn name(&self) -> String {
-        describe::short_name(self.certificate().subject())
+        self.name.clone()
     }
 }

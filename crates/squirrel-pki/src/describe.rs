@@ -3,7 +3,7 @@
 //! (serial, key, signature, fingerprint, extensions, days left).
 
 use crate::error::{PkiError, Result};
-use crate::key::KeyInfo;
+use crate::key::{KeyInfo, KeyKind};
 use crate::names::AltName;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -25,7 +25,7 @@ pub struct CertificateSummary {
     pub not_before: String,
     pub not_after: String,
     pub days_left: i64,
-    pub status: &'static str,
+    pub status: Validity,
     pub key: KeyInfo,
     pub signature_algorithm: String,
     pub sha256_fingerprint: String,
@@ -38,6 +38,46 @@ pub struct CertificateSummary {
     pub extended_key_usage: Vec<String>,
     pub self_signed: bool,
     pub extensions: Vec<ExtensionSummary>,
+}
+
+/// Where `now` stands in a certificate's validity period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Validity {
+    #[serde(rename = "valid")]
+    Valid,
+    #[serde(rename = "expired")]
+    Expired,
+    #[serde(rename = "not yet valid")]
+    NotYetValid,
+}
+
+impl Validity {
+    /// The state at `now` of a period from `not_before` to `not_after`
+    /// (both included, as RFC 5280 says).
+    pub fn at(now: OffsetDateTime, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Self {
+        if now < not_before {
+            Validity::NotYetValid
+        } else if now > not_after {
+            Validity::Expired
+        } else {
+            Validity::Valid
+        }
+    }
+
+    /// "valid", "expired" or "not yet valid" (also its JSON form).
+    pub fn name(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::Expired => "expired",
+            Validity::NotYetValid => "not yet valid",
+        }
+    }
+}
+
+impl std::fmt::Display for Validity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }
 
 /// One extension, named and rendered.
@@ -145,17 +185,18 @@ fn general_name(name: &GeneralName<'_>) -> String {
         GeneralName::DNSName(d) => d.to_string(),
         GeneralName::RFC822Name(e) => format!("email:{e}"),
         GeneralName::URI(u) => format!("URI:{u}"),
-        GeneralName::IPAddress(bytes) => match ip_from_bytes(bytes) {
-            Some(ip) => ip.to_string(),
+        GeneralName::IPAddress(bytes) => {
             // Name constraints carry address + mask (8 or 32 bytes).
-            None if bytes.len() == 8 || bytes.len() == 32 => {
-                let half = bytes.len() / 2;
-                let addr = ip_from_bytes(&bytes[..half]).expect("4 or 16 bytes");
-                let prefix: u32 = bytes[half..].iter().map(|b| b.count_ones()).sum();
-                format!("{addr}/{prefix}")
+            let (addr, mask) = bytes.split_at(bytes.len() / 2);
+            match (ip_from_bytes(bytes), ip_from_bytes(addr)) {
+                (Some(ip), _) => ip.to_string(),
+                (None, Some(addr)) => {
+                    let prefix: u32 = mask.iter().map(|b| b.count_ones()).sum();
+                    format!("{addr}/{prefix}")
+                }
+                (None, None) => format!("IP:{}", hex::encode(bytes)),
             }
-            None => format!("IP:{}", hex::encode(bytes)),
-        },
+        }
         GeneralName::DirectoryName(n) => format!("DirName:{n}"),
         other => format!("{other:?}"),
     }
@@ -213,7 +254,7 @@ fn spki_info(spki: &SubjectPublicKeyInfo<'_>, spki_der: &[u8]) -> KeyInfo {
     let (kind, bits, description) = match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => {
             let bits = rsa.key_size() as u32;
-            ("RSA", bits, format!("RSA {bits} bits"))
+            (KeyKind::Rsa, bits, format!("RSA {bits} bits"))
         }
         Ok(PublicKey::EC(point)) => {
             let curve = spki
@@ -223,20 +264,21 @@ fn spki_info(spki: &SubjectPublicKeyInfo<'_>, spki_der: &[u8]) -> KeyInfo {
                 .and_then(|p| p.as_oid().ok())
                 .map(|o| o.to_id_string());
             match curve.as_deref() {
-                Some("1.2.840.10045.3.1.7") => ("ECDSA", 256, "ECDSA P-256".to_string()),
-                Some("1.3.132.0.34") => ("ECDSA", 384, "ECDSA P-384".to_string()),
-                Some("1.3.132.0.35") => ("ECDSA", 521, "ECDSA P-521".to_string()),
+                Some("1.2.840.10045.3.1.7") => (KeyKind::Ecdsa, 256, "ECDSA P-256".to_string()),
+                Some("1.3.132.0.34") => (KeyKind::Ecdsa, 384, "ECDSA P-384".to_string()),
+                Some("1.3.132.0.35") => (KeyKind::Ecdsa, 521, "ECDSA P-521".to_string()),
                 other => {
                     let bits = point.key_size() as u32;
-                    ("ECDSA", bits, format!("EC curve {}", other.unwrap_or("?")))
+                    let name = format!("EC curve {}", other.unwrap_or("?"));
+                    (KeyKind::Ecdsa, bits, name)
                 }
             }
         }
-        _ if oid == "1.3.101.112" => ("Ed25519", 256, "Ed25519".to_string()),
-        _ => ("unknown", 0, format!("key of algorithm {oid}")),
+        _ if oid == "1.3.101.112" => (KeyKind::Ed25519, 256, "Ed25519".to_string()),
+        _ => (KeyKind::Unknown, 0, format!("key of algorithm {oid}")),
     };
     KeyInfo {
-        kind: kind.to_string(),
+        kind,
         bits,
         description,
         spki_sha256: fingerprint(spki_der),
@@ -265,13 +307,7 @@ pub fn summarize(der: &[u8], now: OffsetDateTime) -> Result<CertificateSummary> 
     let cert = parse_certificate(der)?;
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
-    let status = if now < not_before {
-        "not yet valid"
-    } else if now > not_after {
-        "expired"
-    } else {
-        "valid"
-    };
+    let status = Validity::at(now, not_before, not_after);
     let basic = cert.basic_constraints().ok().flatten().map(|bc| {
         match (bc.value.ca, bc.value.path_len_constraint) {
             (true, Some(n)) => format!("CA:TRUE, pathlen:{n}"),
@@ -418,5 +454,36 @@ pub fn extension_value(ext: &ParsedExtension<'_>) -> String {
         }
         ParsedExtension::UnsupportedExtension { .. } => "(not decoded)".to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validity_states_and_their_json() {
+        let t = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        assert_eq!(Validity::at(t(5), t(10), t(20)), Validity::NotYetValid);
+        assert_eq!(Validity::at(t(10), t(10), t(20)), Validity::Valid);
+        assert_eq!(Validity::at(t(20), t(10), t(20)), Validity::Valid);
+        assert_eq!(Validity::at(t(21), t(10), t(20)), Validity::Expired);
+        for (v, text) in [
+            (Validity::Valid, "valid"),
+            (Validity::Expired, "expired"),
+            (Validity::NotYetValid, "not yet valid"),
+        ] {
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{text}\""));
+            assert_eq!(format!("{v:<14}|"), format!("{text:<14}|"));
+        }
+    }
+
+    #[test]
+    fn name_constraint_addresses_keep_their_mask() {
+        let name = |b: &'static [u8]| general_name(&GeneralName::IPAddress(b));
+        assert_eq!(name(&[10, 0, 0, 0, 255, 0, 0, 0]), "10.0.0.0/8");
+        assert_eq!(name(&[127, 0, 0, 1]), "127.0.0.1");
+        assert_eq!(name(&[1, 2, 3]), "IP:010203");
+        assert_eq!(name(&[]), "IP:");
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::ca::CertificateAuthority;
 use crate::csr::{build_csr, parse_csr};
-use crate::error::Result;
+use crate::error::{PkiError, Result};
 use crate::files::{self, PRIVATE_MODE, PUBLIC_MODE};
 use crate::key::{KeyAlgorithm, KeyProtection, PrivateKey};
 use crate::names::{AltName, Subject};
@@ -69,7 +69,9 @@ impl CertificateAuthority {
             None => Subject::default(),
         };
         let csr_pem = build_csr(&key, &subject, names)?;
-        let csr = parse_csr(pem::parse(&csr_pem).expect("rcgen writes PEM").contents())?;
+        let csr_der = pem::parse(&csr_pem)
+            .map_err(|e| PkiError::Crypto(format!("the request squirrel made is not PEM ({e})")))?;
+        let csr = parse_csr(csr_der.contents())?;
         let issued = self.sign(&csr, options)?;
         files::write_atomic(&key_path, key_pem.as_bytes(), PRIVATE_MODE, force)?;
         files::write_atomic(&cert_path, issued.pem.as_bytes(), PUBLIC_MODE, force)?;

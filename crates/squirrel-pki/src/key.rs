@@ -126,6 +126,8 @@ pub struct PrivateKey {
     pkcs8: Option<Zeroizing<Vec<u8>>>,
     /// The DER structure `key_pair.serialized_der()` holds.
     format: KeyFormat,
+    /// Read from the public half when the key was made or loaded.
+    info: KeyInfo,
 }
 
 /// The structure of a key's DER, for handing it to rustls.
@@ -138,15 +140,45 @@ enum KeyFormat {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivateKey({})", self.info().description)
+        write!(f, "PrivateKey({})", self.info.description)
+    }
+}
+
+/// The family of a public key, as `inspect` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum KeyKind {
+    #[serde(rename = "RSA")]
+    Rsa,
+    #[serde(rename = "ECDSA")]
+    Ecdsa,
+    Ed25519,
+    /// Any other algorithm (DSA, X25519, ...): described by its OID.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl KeyKind {
+    /// "RSA", "ECDSA", "Ed25519" or "unknown" (also its JSON form).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Rsa => "RSA",
+            KeyKind::Ecdsa => "ECDSA",
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
     }
 }
 
 /// What may be said of a key in public: never private material.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KeyInfo {
-    /// "RSA", "ECDSA", "Ed25519".
-    pub kind: String,
+    pub kind: KeyKind,
     /// Bits of the modulus or of the curve.
     pub bits: u32,
     /// "RSA 2048 bits", "ECDSA P-256", "Ed25519".
@@ -190,6 +222,7 @@ impl PrivateKey {
             der.as_slice(),
         )))?;
         Ok(PrivateKey {
+            info: info_of(&key_pair)?,
             key_pair,
             pkcs8: Some(der),
             format: KeyFormat::Pkcs8,
@@ -256,6 +289,7 @@ impl PrivateKey {
             }
         })?;
         Ok(PrivateKey {
+            info: info_of(&key_pair)?,
             key_pair,
             pkcs8: None,
             format,
@@ -304,14 +338,19 @@ impl PrivateKey {
 
     /// True for RSA keys (which also get keyEncipherment in a leaf).
     pub fn is_rsa(&self) -> bool {
-        self.info().kind == "RSA"
+        self.info.kind == KeyKind::Rsa
     }
 
     /// Type, size and fingerprint of the public half.
     pub fn info(&self) -> KeyInfo {
-        crate::describe::public_key_info(&self.public_key_der())
-            .expect("rcgen produced a SubjectPublicKeyInfo x509-parser reads")
+        self.info.clone()
     }
+}
+
+/// What may be said of a key pair's public half; an error, never a panic,
+/// when x509-parser cannot read what rcgen made of the key.
+fn info_of(key_pair: &KeyPair) -> Result<KeyInfo> {
+    crate::describe::public_key_info(&key_pair.subject_public_key_info())
 }
 
 fn pem_config() -> pem::EncodeConfig {
@@ -402,6 +441,26 @@ mod tests {
                 assert!(matches!(err, PkiError::PassphraseNeeded), "{err}");
             }
         }
+    }
+
+    #[test]
+    fn key_kinds_serialize_as_before() {
+        let json = |k: KeyKind| serde_json::to_string(&k).unwrap();
+        assert_eq!(json(KeyKind::Rsa), "\"RSA\"");
+        assert_eq!(json(KeyKind::Ecdsa), "\"ECDSA\"");
+        assert_eq!(json(KeyKind::Ed25519), "\"Ed25519\"");
+        assert_eq!(json(KeyKind::Unknown), "\"unknown\"");
+        for k in [
+            KeyKind::Rsa,
+            KeyKind::Ecdsa,
+            KeyKind::Ed25519,
+            KeyKind::Unknown,
+        ] {
+            assert_eq!(json(k), format!("\"{k}\""));
+        }
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        assert_eq!(key.info().kind, KeyKind::Ecdsa);
+        assert!(!key.is_rsa());
     }
 
     #[test]

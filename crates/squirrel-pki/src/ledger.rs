@@ -3,9 +3,11 @@
 //! forgotten and revocation has something to revoke.
 
 use crate::error::{PkiError, Result};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
+use time::OffsetDateTime;
 
 /// The ledger's file name inside a CA directory.
 pub const LEDGER_FILE: &str = "ledger.sqlite3";
@@ -21,12 +23,77 @@ pub struct LedgerEntry {
     pub not_after: String,
     pub profile: String,
     pub sha256_fingerprint: String,
-    /// `valid` or `revoked`.
-    pub status: String,
+    /// [`Status::Valid`] or [`Status::Revoked`]: what the ledger records.
+    /// Expiry is not recorded; [`LedgerEntry::status_at`] adds it.
+    pub status: Status,
     pub revoked_at: Option<String>,
     pub revocation_reason: Option<String>,
     #[serde(skip)]
     pub pem: String,
+}
+
+/// Where an issued certificate stands. Serialized (and stored) as
+/// `valid`, `expired`, `revoked`; the ledger itself only ever records
+/// `valid` and `revoked`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Valid,
+    Expired,
+    Revoked,
+}
+
+impl Status {
+    /// "valid", "expired" or "revoked".
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Expired => "expired",
+            Status::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl ToSql for Status {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.name()))
+    }
+}
+
+impl FromSql for Status {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "valid" => Ok(Status::Valid),
+            "revoked" => Ok(Status::Revoked),
+            other => Err(FromSqlError::Other(
+                format!("unknown certificate status {other:?} in the ledger").into(),
+            )),
+        }
+    }
+}
+
+impl LedgerEntry {
+    /// The status at `now`: revoked, else expired once `not_after` is
+    /// past, else valid. An unreadable `not_after` counts as not expired.
+    pub fn status_at(&self, now: OffsetDateTime) -> Status {
+        let expired = || {
+            OffsetDateTime::parse(
+                &self.not_after,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .is_ok_and(|t| t < now)
+        };
+        match self.status {
+            Status::Valid if expired() => Status::Expired,
+            status => status,
+        }
+    }
 }
 
 /// An open ledger database.
@@ -95,15 +162,16 @@ impl Ledger {
             "INSERT INTO certificates
                (serial, subject, alt_names, not_before, not_after, profile,
                 sha256_fingerprint, status, pem)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'valid', ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 entry.serial,
                 entry.subject,
-                serde_json::to_string(&entry.alt_names).expect("strings serialize"),
+                serde_json::Value::from(entry.alt_names.as_slice()).to_string(),
                 entry.not_before,
                 entry.not_after,
                 entry.profile,
                 entry.sha256_fingerprint,
+                Status::Valid,
                 entry.pem,
             ],
         )?;
@@ -112,11 +180,21 @@ impl Ledger {
 
     /// Every certificate, oldest first.
     pub fn list(&self) -> Result<Vec<LedgerEntry>> {
-        let mut stmt = self.conn.prepare(
+        self.select("")
+    }
+
+    /// The revoked certificates, oldest first (what a CRL lists).
+    pub fn revoked(&self) -> Result<Vec<LedgerEntry>> {
+        self.select("WHERE status = 'revoked'")
+    }
+
+    /// The certificates that pass `filter` (a WHERE clause), oldest first.
+    fn select(&self, filter: &str) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT serial, subject, alt_names, not_before, not_after, profile,
                     sha256_fingerprint, status, revoked_at, revocation_reason, pem
-             FROM certificates ORDER BY issued_at, rowid",
-        )?;
+             FROM certificates {filter} ORDER BY issued_at, rowid"
+        ))?;
         let rows = stmt.query_map([], |row| {
             let names: String = row.get(2)?;
             Ok(LedgerEntry {
@@ -150,19 +228,19 @@ impl Ledger {
                     "run `squirrel pki list` to see the serials this CA issued",
                 )
             })?;
-        if entry.status == "revoked" {
+        if entry.status == Status::Revoked {
             return Err(PkiError::Refused(format!(
                 "certificate {} ({}) is already revoked",
                 entry.serial, entry.subject
             )));
         }
         self.conn.execute(
-            "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3
+            "UPDATE certificates SET status = ?4, revoked_at = ?2, revocation_reason = ?3
              WHERE serial = ?1",
-            params![entry.serial, at, reason],
+            params![entry.serial, at, reason, Status::Revoked],
         )?;
         Ok(LedgerEntry {
-            status: "revoked".into(),
+            status: Status::Revoked,
             revoked_at: Some(at.into()),
             revocation_reason: Some(reason.into()),
             ..entry
@@ -216,7 +294,7 @@ mod tests {
             not_after: "2026-04-01T00:00:00Z".into(),
             profile: "server".into(),
             sha256_fingerprint: fp.into(),
-            status: "valid".into(),
+            status: Status::Valid,
             revoked_at: None,
             revocation_reason: None,
             pem: "PEM".into(),
@@ -236,12 +314,39 @@ mod tests {
         let revoked = ledger
             .revoke("0a:1b", "keyCompromise", "2026-02-01T00:00:00Z")
             .unwrap();
-        assert_eq!(revoked.status, "revoked");
+        assert_eq!(revoked.status, Status::Revoked);
         let all = ledger.list().unwrap();
         assert_eq!(all.len(), 1);
+        assert_eq!(all[0].status, Status::Revoked);
+        assert_eq!(ledger.revoked().unwrap(), all);
         assert_eq!(all[0].revocation_reason.as_deref(), Some("keyCompromise"));
         assert!(ledger.revoke("0A1B", "unspecified", "x").is_err());
         assert_eq!(ledger.next_crl_number().unwrap(), 1);
         assert_eq!(ledger.next_crl_number().unwrap(), 2);
+    }
+
+    #[test]
+    fn status_at_adds_expiry_and_serializes_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join(LEDGER_FILE)).unwrap();
+        ledger.record(&entry("01", "AA")).unwrap();
+        ledger.record(&entry("02", "BB")).unwrap();
+        ledger
+            .revoke("02", "superseded", "2026-02-01T00:00:00Z")
+            .unwrap();
+        let all = ledger.list().unwrap();
+        assert_eq!(all[0].status, Status::Valid);
+        let before = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01
+        let after = OffsetDateTime::from_unix_timestamp(1_798_761_600).unwrap(); // 2027-01-01
+        assert_eq!(all[0].status_at(before), Status::Valid);
+        assert_eq!(all[0].status_at(after), Status::Expired);
+        assert_eq!(all[1].status_at(after), Status::Revoked);
+        let revoked = ledger.revoked().unwrap();
+        assert_eq!(revoked.len(), 1);
+        assert_eq!(revoked[0].serial, "02");
+        let json = serde_json::to_value(&all).unwrap();
+        assert_eq!(json[0]["status"], "valid");
+        assert_eq!(json[1]["status"], "revoked");
+        assert_eq!(format!("{:<8}|", Status::Expired), "expired |");
     }
 }

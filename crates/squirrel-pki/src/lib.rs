@@ -11,6 +11,8 @@
 //! - [`inspect`]: what each block of a PEM file is, described;
 //! - [`verify`]: chain verification with the engine of squirrel's TLS client.
 
+#![forbid(unsafe_code)]
+
 pub mod ca;
 pub mod csr;
 pub mod describe;

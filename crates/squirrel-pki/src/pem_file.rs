@@ -28,10 +28,7 @@ fn malformed(detail: &str) -> PkiError {
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack
-        .windows(needle.len())
-        .filter(|w| *w == needle)
-        .count()
+    memchr::memmem::find_iter(haystack, needle).count()
 }
 
 /// The error for a PEM block of the wrong type.

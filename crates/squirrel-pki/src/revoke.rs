@@ -86,7 +86,7 @@ impl CertificateAuthority {
         }
         let ledger = self.ledger()?;
         let mut revoked_certs = Vec::new();
-        for entry in ledger.list()?.iter().filter(|e| e.status == "revoked") {
+        for entry in &ledger.revoked()? {
             let serial = hex::decode(&entry.serial).map_err(|_| {
                 PkiError::invalid(
                     format!("the ledger holds a malformed serial {:?}", entry.serial),
@@ -111,7 +111,7 @@ impl CertificateAuthority {
             });
         }
         let this_update = now();
-        let cert = self.certificate();
+        let cert = self.certificate()?;
         let key_identifier_method =
             match cert
                 .iter_extensions()

@@ -178,7 +178,7 @@ impl CertificateAuthority {
         params.serial_number = Some(serial);
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if request.key.kind == "RSA" {
+        if request.key.kind == crate::key::KeyKind::Rsa {
             params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         }
         params.extended_key_usages = options.profile.usages();
@@ -207,7 +207,7 @@ impl CertificateAuthority {
             not_after: rfc3339(not_after),
             profile: options.profile.to_string(),
             sha256_fingerprint: describe::fingerprint(&der),
-            status: "valid".into(),
+            status: crate::ledger::Status::Valid,
             revoked_at: None,
             revocation_reason: None,
             pem: pem.clone(),
@@ -223,7 +223,7 @@ impl CertificateAuthority {
 
     /// Refuses names outside the CA certificate's name constraints.
     fn check_name_constraints(&self, names: &[AltName]) -> Result<()> {
-        let cert = self.certificate();
+        let cert = self.certificate()?;
         let Ok(Some(nc)) = cert.name_constraints() else {
             return Ok(());
         };

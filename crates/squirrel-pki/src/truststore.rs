@@ -39,9 +39,55 @@ pub struct Outcome {
     pub store: String,
     /// Where: a file or a database directory.
     pub location: PathBuf,
-    /// "installed", "already installed", "removed", "not installed",
-    /// "skipped: ..." and the like.
-    pub action: String,
+    pub action: Action,
+}
+
+/// What was done in one store. Shown as "installed", "already installed",
+/// "would install, then run update-ca-certificates", "skipped: ..." and
+/// the like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Installed,
+    AlreadyInstalled,
+    Removed,
+    NotInstalled,
+    /// `--dry-run`: what would be done (`remove` or install), and the
+    /// command that would then rebuild the store, if it has one.
+    Would {
+        remove: bool,
+        then_run: Option<String>,
+    },
+    /// The store cannot be reached on this machine, and why.
+    Skipped(&'static str),
+}
+
+impl Action {
+    /// True when nothing was (or would be) done because the store is
+    /// missing.
+    pub fn is_skipped(&self) -> bool {
+        matches!(self, Action::Skipped(_))
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Action::Installed => "installed".into(),
+            Action::AlreadyInstalled => "already installed".into(),
+            Action::Removed => "removed".into(),
+            Action::NotInstalled => "not installed".into(),
+            Action::Would { remove, then_run } => {
+                let verb = if *remove { "remove" } else { "install" };
+                match then_run {
+                    Some(command) => format!("would {verb}, then run {command}"),
+                    None => format!("would {verb}"),
+                }
+            }
+            Action::Skipped(why) => format!("skipped: {why}"),
+        };
+        // `pad`, so that `{:<12}` aligns the column as for a string.
+        f.pad(&text)
+    }
 }
 
 /// A CA certificate to install, with the name it goes by.
@@ -124,10 +170,28 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// True when this process may change the system store.
+/// True when this process may change the system store: its effective user
+/// is root. Read from the `Uid:` line of /proc/self/status (real,
+/// effective, saved, filesystem), which needs no system call of our own;
+/// the owner of /proc/self would lie for a non-dumpable process, such as a
+/// binary given CAP_NET_RAW with setcap for the spy.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .as_deref()
+        .and_then(effective_uid)
+        == Some(0)
+}
+
+/// The effective user id in the text of /proc/self/status.
+fn effective_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn run(cmd: &[String]) -> Result<()> {
@@ -160,9 +224,10 @@ pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
         return Ok(Outcome {
             store: "system".into(),
             location: PathBuf::new(),
-            action: "skipped: no known system store here (looked for update-ca-certificates, \
-                     update-ca-trust and trust)"
-                .into(),
+            action: Action::Skipped(
+                "no known system store here (looked for update-ca-certificates, \
+                 update-ca-trust and trust)",
+            ),
         });
     };
     let file = store
@@ -170,26 +235,21 @@ pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
         .join(format!("{}.{}", anchor.name, store.extension));
     let store_name = format!("system ({})", store.family);
     let present = std::fs::read_to_string(&file).is_ok_and(|text| text == anchor.pem);
-    let outcome = |action: &str| Outcome {
+    let outcome = |action| Outcome {
         store: store_name.clone(),
         location: file.clone(),
-        action: action.into(),
+        action,
     };
     match (remove, present || file.exists()) {
-        (false, _) if present => return Ok(outcome("already installed")),
-        (true, false) => return Ok(outcome("not installed")),
+        (false, _) if present => return Ok(outcome(Action::AlreadyInstalled)),
+        (true, false) => return Ok(outcome(Action::NotInstalled)),
         _ => {}
     }
     if dry_run {
-        let verb = if remove {
-            "would remove"
-        } else {
-            "would install"
-        };
-        return Ok(outcome(&format!(
-            "{verb}, then run {}",
-            store.refresh.join(" ")
-        )));
+        return Ok(outcome(Action::Would {
+            remove,
+            then_run: Some(store.refresh.join(" ")),
+        }));
     }
     if !is_root() {
         let verb = if remove { "uninstall" } else { "install" };
@@ -212,7 +272,11 @@ pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
         )?;
     }
     run(&store.refresh)?;
-    Ok(outcome(if remove { "removed" } else { "installed" }))
+    Ok(outcome(if remove {
+        Action::Removed
+    } else {
+        Action::Installed
+    }))
 }
 
 /// The NSS databases of this user: Chromium's (`~/.pki/nssdb`, created by
@@ -246,9 +310,10 @@ pub fn nss(anchor: &Anchor, home: &Path, remove: bool, dry_run: bool) -> Result<
         return Ok(vec![Outcome {
             store: "nss".into(),
             location: home.join(".pki/nssdb"),
-            action: "skipped: certutil is not installed; install libnss3-tools (Debian/Ubuntu) or \
-                     nss-tools (Fedora) to reach Chromium and Firefox"
-                .into(),
+            action: Action::Skipped(
+                "certutil is not installed; install libnss3-tools (Debian/Ubuntu) or \
+                 nss-tools (Fedora) to reach Chromium and Firefox",
+            ),
         }]);
     };
     let nickname = anchor.nickname();
@@ -262,9 +327,12 @@ pub fn nss(anchor: &Anchor, home: &Path, remove: bool, dry_run: bool) -> Result<
                 .output()
                 .is_ok_and(|o| o.status.success());
         let action = match (remove, present) {
-            (false, true) => "already installed".to_string(),
-            (true, false) => "not installed".to_string(),
-            _ if dry_run => format!("would {}", if remove { "remove" } else { "install" }),
+            (false, true) => Action::AlreadyInstalled,
+            (true, false) => Action::NotInstalled,
+            _ if dry_run => Action::Would {
+                remove,
+                then_run: None,
+            },
             (false, false) => {
                 if !exists {
                     std::fs::create_dir_all(&dir).map_err(|error| PkiError::Write {
@@ -286,11 +354,11 @@ pub fn nss(anchor: &Anchor, home: &Path, remove: bool, dry_run: bool) -> Result<
                     &certutil,
                     &["-A", "-d", &db, "-t", "C,,", "-n", &nickname, "-i", &input],
                 )?;
-                "installed".to_string()
+                Action::Installed
             }
             (true, true) => {
                 certutil_run(&certutil, &["-D", "-d", &db, "-n", &nickname])?;
-                "removed".to_string()
+                Action::Removed
             }
         };
         outcomes.push(Outcome {
@@ -320,4 +388,41 @@ fn certutil_run(certutil: &Path, args: &[&str]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_read_as_before() {
+        let shown = |a: Action| format!("{a:<12}|");
+        assert_eq!(shown(Action::Installed), "installed   |");
+        assert_eq!(shown(Action::AlreadyInstalled), "already installed|");
+        assert_eq!(shown(Action::NotInstalled), "not installed|");
+        assert_eq!(shown(Action::Removed), "removed     |");
+        let would = |remove, then_run: Option<&str>| Action::Would {
+            remove,
+            then_run: then_run.map(str::to_string),
+        };
+        assert_eq!(shown(would(true, None)), "would remove|");
+        assert_eq!(shown(would(false, None)), "would install|");
+        assert_eq!(
+            would(false, Some("update-ca-certificates")).to_string(),
+            "would install, then run update-ca-certificates"
+        );
+        let skipped = Action::Skipped("certutil is not installed");
+        assert!(skipped.is_skipped() && !Action::Installed.is_skipped());
+        assert_eq!(skipped.to_string(), "skipped: certutil is not installed");
+    }
+
+    #[test]
+    fn effective_uid_is_the_second_field() {
+        let status =
+            "Name:\tsquirrel\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+        assert_eq!(effective_uid(status), Some(0));
+        assert_eq!(effective_uid("Uid:\t1000\t1001\t0\t0\n"), Some(1001));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+        assert_eq!(effective_uid("Uid:\t1000\n"), None);
+    }
 }

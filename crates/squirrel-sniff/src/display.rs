@@ -210,94 +210,29 @@ impl View<'_> {
 }
 
 /// Appends a decimal number without going through `core::fmt` (the summary
-/// line is the hot path of `--read`: this keeps it allocation- and
-/// formatter-free).
+/// line is the hot path of `--read`: a dozen numbers per line, mostly ports
+/// and address octets). `itoa` writes the digits into a stack buffer.
+#[inline]
 pub fn push_u64(out: &mut String, n: u64) {
-    // A dozen numbers per line, mostly ports and address octets: the digits
-    // are written straight into the string's spare capacity, two at a time,
-    // with no call to memcpy.
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    let len = decimal_len(n);
-    out.reserve(len);
-    // SAFETY: only ASCII digits are written, so the string stays UTF-8.
-    let bytes = unsafe { out.as_mut_vec() };
-    let start = bytes.len();
-    let spare = &mut bytes.spare_capacity_mut()[..len];
-    let mut i = len;
-    let mut n = n;
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        spare[i].write(PAIRS[pair]);
-        spare[i + 1].write(PAIRS[pair + 1]);
-    }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        spare[0].write(PAIRS[pair]);
-        spare[1].write(PAIRS[pair + 1]);
-    } else {
-        spare[0].write(b'0' + n as u8);
-    }
-    // SAFETY: the `len` bytes after `start` were all written above.
-    unsafe { bytes.set_len(start + len) };
-}
-
-/// How many decimal digits `n` has.
-#[inline]
-fn decimal_len(n: u64) -> usize {
-    let mut len = 1;
-    let mut bound = 10u64;
-    while len < 20 && n >= bound {
-        len += 1;
-        bound = bound.saturating_mul(10);
-    }
-    len
-}
-
-/// The digits as `&str` without re-validating them.
-#[inline]
-fn ascii(digits: &[u8]) -> &str {
-    debug_assert!(digits.iter().all(u8::is_ascii_digit));
-    // SAFETY: `digits` only ever holds b'0'..=b'9', which is valid UTF-8.
-    unsafe { std::str::from_utf8_unchecked(digits) }
-}
-
-/// The decimal digits of `n` at the end of a stack buffer.
-#[inline]
-fn digits(mut n: u64) -> ([u8; 20], usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return (buf, i);
-        }
-    }
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `n` right-aligned in `width` columns.
 fn push_padded(out: &mut String, n: u64, width: usize) {
-    let (buf, start) = digits(n);
-    for _ in (buf.len() - start)..width {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    for _ in digits.len()..width {
         out.push(' ');
     }
-    out.push_str(ascii(&buf[start..]));
+    out.push_str(digits);
 }
 
 /// `n` with exactly six digits, zero-padded (n < 1_000_000).
 fn push_six(out: &mut String, n: u64) {
-    let mut div = 100_000;
-    while div > 0 {
-        out.push((b'0' + (n / div % 10) as u8) as char);
-        div /= 10;
-    }
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n % 1_000_000);
+    out.push_str(&"000000"[digits.len()..]);
+    out.push_str(digits);
 }
 
 fn sep(out: &mut String, first: &mut bool) {
@@ -441,6 +376,16 @@ pub fn write_hex(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::push_u64;
+
+    #[test]
+    fn padded_numbers() {
+        let mut out = String::new();
+        super::push_padded(&mut out, 7, 4);
+        super::push_padded(&mut out, 12345, 4);
+        super::push_six(&mut out, 42);
+        super::push_six(&mut out, 999_999);
+        assert_eq!(out, "   712345000042999999");
+    }
 
     #[test]
     fn numbers_are_written_as_format_would() {

@@ -18,6 +18,10 @@
 //! the same way for all of them, so a live capture, a file written by
 //! tshark and a relayed connection look alike.
 
+// Unsafe code is confined to the AF_PACKET socket of `capture`; each block
+// says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod capture;
 pub mod display;
 pub mod dissect;

@@ -3,6 +3,7 @@
 //! a 16-byte record header and the bytes. Files written here open in
 //! tcpdump, tshark and Wireshark (tutorial step 3: save what the spy saw).
 
+use crate::error::ReadError;
 use crate::frame::{Frame, Timestamp};
 use std::io::{self, Read, Write};
 
@@ -64,14 +65,14 @@ pub struct PcapReader<R: Read> {
 
 impl<R: Read> PcapReader<R> {
     /// `header` is the first 24 bytes of the file.
-    pub fn new(r: R, header: &[u8; 24]) -> Result<Self, String> {
+    pub fn new(r: R, header: &[u8; 24]) -> Result<Self, ReadError> {
         let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let (swapped, nanos) = match magic {
             MAGIC_MICROS => (false, false),
             MAGIC_NANOS => (false, true),
             m if m.swap_bytes() == MAGIC_MICROS => (true, false),
             m if m.swap_bytes() == MAGIC_NANOS => (true, true),
-            _ => return Err("not a pcap file (bad magic number)".into()),
+            _ => return Err(ReadError::BadMagic),
         };
         let u32_at = |i: usize| {
             let v = u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
@@ -97,18 +98,13 @@ impl<R: Read> PcapReader<R> {
     }
 
     /// The next packet, `None` at the end of the file.
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, String> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
         let mut h = [0u8; 16];
         match read_full(&mut self.r, &mut h) {
             Ok(0) => return Ok(None),
             Ok(16) => {}
-            Ok(_) => {
-                return Err(format!(
-                    "the file is cut short in the header of packet {}",
-                    self.number + 1
-                ))
-            }
-            Err(e) => return Err(format!("read error: {e}")),
+            Ok(_) => return Err(ReadError::CutInPacketHeader(self.number + 1)),
+            Err(e) => return Err(ReadError::Io(e)),
         }
         self.number += 1;
         let word = |i: usize| {
@@ -121,21 +117,16 @@ impl<R: Read> PcapReader<R> {
         };
         let (secs, frac, incl, orig) = (word(0), word(4), word(8), word(12));
         if incl > MAX_RECORD {
-            return Err(format!(
-                "packet {} claims {incl} bytes, more than any real packet: the file is damaged",
-                self.number
-            ));
+            return Err(ReadError::PacketTooLarge {
+                number: self.number,
+                length: incl,
+            });
         }
         self.buf.resize(incl as usize, 0);
         match read_full(&mut self.r, &mut self.buf) {
             Ok(n) if n == incl as usize => {}
-            Ok(_) => {
-                return Err(format!(
-                    "the file is cut short in the middle of packet {}",
-                    self.number
-                ))
-            }
-            Err(e) => return Err(format!("read error: {e}")),
+            Ok(_) => return Err(ReadError::CutInPacket(self.number)),
+            Err(e) => return Err(ReadError::Io(e)),
         }
         let nanos = if self.nanos {
             frac.min(999_999_999)
@@ -210,6 +201,10 @@ mod tests {
         let header: [u8; 24] = bytes[..24].try_into().unwrap();
         let mut r = PcapReader::new(&bytes[24..bytes.len() - 1], &header).unwrap();
         let err = r.next_frame().unwrap_err();
-        assert_eq!(err, "the file is cut short in the middle of packet 1");
+        assert!(matches!(err, ReadError::CutInPacket(1)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the file is cut short in the middle of packet 1"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! HTTP inside with no further setup. That is how the tutorial's spy could
 //! read the secret after all, if the client handed it the keys.
 
+use crate::error::ReadError;
 use crate::frame::{Frame, Timestamp};
 use crate::pcap::{read_full, SNAPLEN};
 use std::io::{self, Read, Write};
@@ -19,7 +20,7 @@ pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// Secrets type of an NSS key log ("TLSK").
 pub const TLS_KEY_LOG: u32 = 0x544C_534B;
 /// Blocks larger than this are refused: the file is damaged.
-const MAX_BLOCK: u32 = 256 << 20;
+pub const MAX_BLOCK: u32 = 256 << 20;
 
 fn pad4(n: usize) -> usize {
     (4 - n % 4) % 4
@@ -123,7 +124,7 @@ pub struct PcapngReader<R: Read> {
 impl<R: Read> PcapngReader<R> {
     /// `first` holds the first 12 bytes of the file (the SHB's type,
     /// length and byte-order magic).
-    pub fn new(r: R, first: &[u8; 12]) -> Result<Self, String> {
+    pub fn new(r: R, first: &[u8; 12]) -> Result<Self, ReadError> {
         let mut reader = PcapngReader {
             r,
             big_endian: false,
@@ -153,29 +154,29 @@ impl<R: Read> PcapngReader<R> {
     }
 
     /// Starts a section: byte order from the magic, then skips the rest.
-    fn section(&mut self, head: &[u8; 12]) -> Result<(), String> {
+    fn section(&mut self, head: &[u8; 12]) -> Result<(), ReadError> {
         let magic = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
         self.big_endian = match magic {
             BYTE_ORDER_MAGIC => false,
             m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
-            _ => return Err("not a pcapng file (bad byte-order magic)".into()),
+            _ => return Err(ReadError::BadByteOrderMagic),
         };
         self.interfaces.clear();
         let total = self.u32(&head[4..8]);
         if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
-            return Err("the section header block has a bad length: the file is damaged".into());
+            return Err(ReadError::BadSectionLength);
         }
         self.body(total as usize - 12)?;
         Ok(())
     }
 
     /// Reads the rest of a block (after its first 12 bytes) into `buf`.
-    fn body(&mut self, n: usize) -> Result<(), String> {
+    fn body(&mut self, n: usize) -> Result<(), ReadError> {
         self.buf.resize(n, 0);
         match read_full(&mut self.r, &mut self.buf) {
             Ok(got) if got == n => Ok(()),
-            Ok(_) => Err("the file is cut short in the middle of a block".into()),
-            Err(e) => Err(format!("read error: {e}")),
+            Ok(_) => Err(ReadError::CutInBlock),
+            Err(e) => Err(ReadError::Io(e)),
         }
     }
 
@@ -185,14 +186,14 @@ impl<R: Read> PcapngReader<R> {
     }
 
     /// The next packet, `None` at the end of the file.
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, String> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
         loop {
             let mut head = [0u8; 12];
             match read_full(&mut self.r, &mut head) {
                 Ok(0) => return Ok(None),
                 Ok(12) => {}
-                Ok(_) => return Err("the file is cut short in a block header".into()),
-                Err(e) => return Err(format!("read error: {e}")),
+                Ok(_) => return Err(ReadError::CutInBlockHeader),
+                Err(e) => return Err(ReadError::Io(e)),
             }
             if u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == SHB {
                 self.section(&head)?;
@@ -201,9 +202,10 @@ impl<R: Read> PcapngReader<R> {
             let kind = self.u32(&head[0..4]);
             let total = self.u32(&head[4..8]);
             if !(12..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
-                return Err(format!(
-                    "a block of type {kind:#x} has a bad length ({total}): the file is damaged"
-                ));
+                return Err(ReadError::BadBlockLength {
+                    kind,
+                    length: total,
+                });
             }
             // The first 4 bytes of the body are already in `head`; the
             // block ends with its length repeated.
@@ -212,8 +214,8 @@ impl<R: Read> PcapngReader<R> {
             self.buf[..4].copy_from_slice(&head[8..12]);
             match read_full(&mut self.r, &mut self.buf[4..]) {
                 Ok(got) if got == n - 4 => {}
-                Ok(_) => return Err("the file is cut short in the middle of a block".into()),
-                Err(e) => return Err(format!("read error: {e}")),
+                Ok(_) => return Err(ReadError::CutInBlock),
+                Err(e) => return Err(ReadError::Io(e)),
             }
             let body = std::mem::take(&mut self.buf);
             let result = self.block(kind, &body[..n - 4]);
@@ -240,11 +242,11 @@ impl<R: Read> PcapngReader<R> {
         &mut self,
         kind: u32,
         body: &[u8],
-    ) -> Result<Option<(u32, Timestamp, usize, u32, usize)>, String> {
+    ) -> Result<Option<(u32, Timestamp, usize, u32, usize)>, ReadError> {
         match kind {
             IDB => {
                 if body.len() < 8 {
-                    return Err("an interface description block is too short".into());
+                    return Err(ReadError::ShortInterfaceBlock);
                 }
                 let mut iface = Interface {
                     linktype: u32::from(self.u16(&body[0..2])),
@@ -285,24 +287,23 @@ impl<R: Read> PcapngReader<R> {
             }
             EPB | OPB => {
                 if body.len() < 20 {
-                    return Err("a packet block is too short: the file is damaged".into());
+                    return Err(ReadError::ShortPacketBlock);
                 }
                 let id = if kind == EPB {
                     self.u32(&body[0..4]) as usize
                 } else {
                     usize::from(self.u16(&body[0..2]))
                 };
-                let iface = *self.interfaces.get(id).ok_or_else(|| {
-                    format!("a packet refers to interface {id}, which the file never described")
-                })?;
+                let iface = *self
+                    .interfaces
+                    .get(id)
+                    .ok_or(ReadError::UnknownInterface(id))?;
                 let ts =
                     (u64::from(self.u32(&body[4..8])) << 32) | u64::from(self.u32(&body[8..12]));
                 let cap = self.u32(&body[12..16]) as usize;
                 let orig = self.u32(&body[16..20]);
                 if 20 + cap > body.len() {
-                    return Err(
-                        "a packet block is shorter than its packet: the file is damaged".into(),
-                    );
+                    return Err(ReadError::PacketOverflowsBlock);
                 }
                 let mut t = Timestamp::from_units(ts, iface.units);
                 t.secs = t.secs.saturating_add(iface.offset);
@@ -310,12 +311,9 @@ impl<R: Read> PcapngReader<R> {
             }
             SPB => {
                 if body.len() < 4 {
-                    return Err("a simple packet block is too short".into());
+                    return Err(ReadError::ShortSimplePacketBlock);
                 }
-                let iface = *self
-                    .interfaces
-                    .first()
-                    .ok_or("a packet comes before any interface")?;
+                let iface = *self.interfaces.first().ok_or(ReadError::NoInterface)?;
                 let orig = self.u32(&body[0..4]);
                 let cap = (orig as usize).min(body.len() - 4);
                 Ok(Some((iface.linktype, Timestamp::default(), cap, orig, 4)))

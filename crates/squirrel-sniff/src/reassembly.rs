@@ -11,8 +11,8 @@
 //! on the number of connections. Every drop is counted for the summary.
 
 use crate::dissect::{http, tls, Tcp};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// The memory bounds of reassembly.
@@ -97,39 +97,6 @@ impl Key {
     }
 }
 
-/// FxHash: fast and good enough for keys an attacker cannot choose freely
-/// at scale (we cap the table size anyway).
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-}
-
 #[derive(Debug, Default)]
 enum App {
     /// Not yet recognised; holds the first few bytes while undecided.
@@ -205,7 +172,9 @@ struct Conn {
 pub struct Streams {
     limits: Limits,
     /// Boxed: growing the table then moves pointers, not whole states.
-    conns: HashMap<Key, Box<Conn>, BuildHasherDefault<Fx>>,
+    /// FxHash: fast, and good enough for keys an attacker cannot choose
+    /// freely at scale (the table's size is capped anyway).
+    conns: FxHashMap<Key, Box<Conn>>,
     order: VecDeque<(Key, u32)>,
     next_index: u32,
     total: usize,
@@ -221,7 +190,7 @@ impl Streams {
     pub fn new(limits: Limits, secret_len: usize) -> Self {
         Streams {
             limits,
-            conns: HashMap::default(),
+            conns: FxHashMap::default(),
             order: VecDeque::new(),
             next_index: 0,
             total: 0,
@@ -267,27 +236,24 @@ impl Streams {
         }
         if !self.conns.contains_key(&key) {
             self.make_room();
-            let index = self.next_index;
-            self.next_index = self.next_index.wrapping_add(1);
-            self.conns.insert(
-                key,
-                Box::new(Conn {
-                    index,
-                    first: from,
-                    dirs: [Dir::default(), Dir::default()],
-                    pairing: http::Pairing::default(),
-                    tls_version: None,
-                    mem: 0,
-                    closed: false,
-                }),
-            );
-            self.order.push_back((key, index));
         }
         let limits = self.limits;
         let secret_len = self.secret_len;
-        let Some(conn) = self.conns.get_mut(&key) else {
-            unreachable!("inserted above")
-        };
+        let (next_index, order) = (&mut self.next_index, &mut self.order);
+        let conn = self.conns.entry(key).or_insert_with(|| {
+            let index = *next_index;
+            *next_index = index.wrapping_add(1);
+            order.push_back((key, index));
+            Box::new(Conn {
+                index,
+                first: from,
+                dirs: [Dir::default(), Dir::default()],
+                pairing: http::Pairing::default(),
+                tls_version: None,
+                mem: 0,
+                closed: false,
+            })
+        });
         let d = usize::from(conn.first != from);
         let mut info = SegmentInfo {
             stream: conn.index,

@@ -1,30 +1,17 @@
 //! Ctrl-C: the spy stops cleanly and still prints its summary, as tshark
 //! does. The handler only sets a flag (the one thing a signal handler may
-//! safely do); the capture loops look at it between packets.
+//! safely do), registered through `signal-hook`; the capture, file and relay
+//! loops look at it between packets. They never block for long (poll with a
+//! timeout, a channel with a timeout), so a stop is seen within a tick.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Installs the handler for SIGINT and SIGTERM. Without SA_RESTART, a
-/// blocking read is interrupted at once instead of waiting for a packet.
+/// Installs the handler for SIGINT and SIGTERM.
 pub fn install() -> std::io::Result<()> {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: a zeroed sigaction is valid; the handler is async-signal
-        // safe (one atomic store).
-        let r = unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(sig, &action, std::ptr::null_mut())
-        };
-        if r != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, &STOP)?;
     }
     Ok(())
 }

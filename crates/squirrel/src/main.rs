@@ -4,6 +4,8 @@
 //! library crate (`squirrel-pki`, ...). Each subcommand has its own module
 //! under `cli/`.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::{Parser, Subcommand};

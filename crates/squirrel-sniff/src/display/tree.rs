@@ -353,17 +353,13 @@ fn fernet(w: &mut impl Write, t: &FernetToken) -> io::Result<()> {
         utc_date(t.timestamp),
         t.timestamp
     )?;
-    writeln!(w, "    IV: {}", hex(&t.iv))?;
+    writeln!(w, "    IV: {}", hex::encode(t.iv))?;
     writeln!(
         w,
         "    Ciphertext: {} bytes (AES-128-CBC; the spy cannot read it)",
         t.ciphertext_len
     )?;
-    writeln!(w, "    HMAC-SHA256: {}", hex(&t.hmac))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    writeln!(w, "    HMAC-SHA256: {}", hex::encode(t.hmac))
 }
 
 fn tls(w: &mut impl Write, r: &Record, v: &View<'_>) -> io::Result<()> {
@@ -401,7 +397,7 @@ fn handshake(w: &mut impl Write, m: &Handshake) -> io::Result<()> {
                 tls_names::version(ch.version),
                 ch.version
             )?;
-            writeln!(w, "        Random: {}", hex(&ch.random))?;
+            writeln!(w, "        Random: {}", hex::encode(ch.random))?;
             writeln!(w, "        Session ID Length: {}", ch.session_id_len)?;
             if let Some(sni) = &ch.server_name {
                 writeln!(w, "        Server Name Indication: {sni}")?;
@@ -456,7 +452,7 @@ fn handshake(w: &mut impl Write, m: &Handshake) -> io::Result<()> {
                     tls_names::version(v)
                 )?;
             }
-            writeln!(w, "        Random: {}", hex(&sh.random))?;
+            writeln!(w, "        Random: {}", hex::encode(sh.random))?;
             writeln!(
                 w,
                 "        Cipher Suite: {}",

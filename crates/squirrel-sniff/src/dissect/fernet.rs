@@ -49,7 +49,7 @@ pub fn recognise(body: &[u8]) -> Option<FernetToken> {
 /// Decodes URL-safe base64 with or without `=` padding; `None` on any
 /// character outside the alphabet.
 pub fn decode_urlsafe(text: &[u8]) -> Option<Vec<u8>> {
-    let text = match text.iter().position(|&c| c == b'=') {
+    let text = match memchr::memchr(b'=', text) {
         Some(pad) if text[pad..].iter().all(|&c| c == b'=') && text[pad..].len() <= 2 => {
             &text[..pad]
         }

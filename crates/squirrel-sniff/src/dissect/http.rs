@@ -270,7 +270,7 @@ impl Parser {
                     }
                 }
                 State::ChunkSize { msg } => {
-                    let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                    let Some(nl) = memchr::memchr(b'\n', rest) else {
                         self.state = State::ChunkSize { msg };
                         return Ok(pos);
                     };
@@ -305,7 +305,7 @@ impl Parser {
                     }
                 }
                 State::ChunkEnd { msg } => {
-                    let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                    let Some(nl) = memchr::memchr(b'\n', rest) else {
                         self.state = State::ChunkEnd { msg };
                         return Ok(pos);
                     };
@@ -313,7 +313,7 @@ impl Parser {
                     self.state = State::ChunkSize { msg };
                 }
                 State::Trailers { msg } => {
-                    let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                    let Some(nl) = memchr::memchr(b'\n', rest) else {
                         self.state = State::Trailers { msg };
                         return Ok(pos);
                     };
@@ -410,7 +410,7 @@ fn body_state(msg: Box<Message>, pairing: &mut Pairing, out: &mut Vec<Message>) 
 /// The length of the header block, blank line included, if complete.
 fn header_end(data: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = data[from..].iter().position(|&b| b == b'\n') {
+    while let Some(i) = memchr::memchr(b'\n', &data[from..]) {
         let nl = from + i;
         match data.get(nl + 1) {
             Some(b'\n') => return Some(nl + 2),

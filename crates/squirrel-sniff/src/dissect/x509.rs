@@ -100,16 +100,12 @@ fn name(mut rdns: &[u8]) -> String {
                 [0x55, 0x04, 0x08] => "ST".to_string(),
                 [0x55, 0x04, 0x0A] => "O".to_string(),
                 [0x55, 0x04, 0x0B] => "OU".to_string(),
-                other => format!("OID({})", hex(other)),
+                other => format!("OID({})", hex::encode(other)),
             };
             parts.push(format!("{label}={}", String::from_utf8_lossy(value)));
         }
     }
     parts.join(", ")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ` as

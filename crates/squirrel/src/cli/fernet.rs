@@ -203,26 +203,22 @@ fn inspect(args: InspectArgs) -> Result<()> {
         let json = serde_json::json!({
             "version": info.version,
             "timestamp": info.timestamp,
-            "iv": hex(&info.iv),
+            "iv": hex::encode(info.iv),
             "ciphertext_len": info.ciphertext_len,
-            "hmac": hex(&info.hmac),
+            "hmac": hex::encode(info.hmac),
         });
         println!("{json:#}");
     } else {
         println!("version:     0x{:02x}", info.version);
         println!("timestamp:   {} (Unix time, in clear)", info.timestamp);
-        println!("IV:          {}", hex(&info.iv));
+        println!("IV:          {}", hex::encode(info.iv));
         println!(
             "ciphertext:  {} bytes (the message, padded to 16-byte blocks: unreadable without the key)",
             info.ciphertext_len
         );
-        println!("HMAC-SHA256: {}", hex(&info.hmac));
+        println!("HMAC-SHA256: {}", hex::encode(info.hmac));
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The keys from --key, then --key-file, or else SECRET_KEY.
@@ -301,15 +297,10 @@ pub(crate) fn keys_from_env_flag(var: &str, flag: &str) -> Result<Fernet> {
 }
 
 fn parse_iv(text: &str) -> Result<[u8; fernet::IV_LEN]> {
-    let bytes = (text.len() == 2 * fernet::IV_LEN)
-        .then(|| {
-            (0..fernet::IV_LEN)
-                .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()
-        })
-        .flatten()
-        .and_then(|bytes| bytes.try_into().ok());
-    bytes.ok_or_else(|| anyhow!("--iv {text:?}: an IV is 16 bytes written as 32 hex digits"))
+    let mut bytes = [0u8; fernet::IV_LEN];
+    hex::decode_to_slice(text, &mut bytes)
+        .map_err(|_| anyhow!("--iv {text:?}: an IV is 16 bytes written as 32 hex digits"))?;
+    Ok(bytes)
 }
 
 /// The one token of the input, without surrounding whitespace.

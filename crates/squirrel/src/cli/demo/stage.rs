@@ -223,7 +223,7 @@ impl Drop for Spy {
 pub fn hex_lines(pcap: &Path, number: u64, secret: &str) -> Result<Vec<String>> {
     let mut reader = Reader::open(pcap)?;
     let mut n = 0;
-    while let Some(frame) = reader.next_frame().map_err(|e| anyhow!(e))? {
+    while let Some(frame) = reader.next_frame()? {
         n += 1;
         if n != number {
             continue;

@@ -30,12 +30,7 @@ pub fn run(args: CrlArgs) -> Result<ExitCode> {
     let ca = args.ca.open(&args.pass)?;
     let pem = ca.crl(args.days)?;
     files::write_atomic(&args.out, pem.as_bytes(), PUBLIC_MODE, args.force)?;
-    let revoked = ca
-        .ledger()?
-        .list()?
-        .iter()
-        .filter(|e| e.status == "revoked")
-        .count();
+    let revoked = ca.ledger()?.revoked()?.len();
     println!(
         "Wrote a CRL of {} revoked certificate(s), signed by {}, valid {} days, to {}",
         revoked,

@@ -132,7 +132,7 @@ pub fn print_certificate(s: &CertificateSummary) {
     );
     println!("  Serial:              {}", s.serial);
     let left = match s.status {
-        "valid" => format!("{} days left", s.days_left),
+        squirrel_pki::describe::Validity::Valid => format!("{} days left", s.days_left),
         other => other.to_string(),
     };
     println!(

@@ -79,13 +79,12 @@ pub fn run(args: TrustArgs, remove: bool) -> Result<ExitCode> {
     for note in &notes {
         eprintln!("note: {note}");
     }
-    if outcomes.iter().all(|o| o.action.starts_with("skipped")) && notes.is_empty() {
+    if outcomes.iter().all(|o| o.action.is_skipped()) && notes.is_empty() {
         bail!(
             "no trust store was changed: {}",
             outcomes
                 .first()
-                .map(|o| o.action.as_str())
-                .unwrap_or("none found")
+                .map_or("none found".to_string(), |o| o.action.to_string())
         );
     }
     if !remove && !args.dry_run {

@@ -42,11 +42,7 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
             &time::format_description::well_known::Rfc3339,
         )
         .ok();
-        let status = match expires {
-            _ if e.status == "revoked" => "revoked",
-            Some(t) if t < now => "expired",
-            _ => "valid",
-        };
+        let status = e.status_at(now);
         let expires = expires
             .map(squirrel_pki::describe::human_time)
             .unwrap_or_else(|| e.not_after.clone());
