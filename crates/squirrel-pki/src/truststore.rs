@@ -127,8 +127,11 @@ pub struct SystemStore {
     pub family: &'static str,
     pub dir: PathBuf,
     pub extension: &'static str,
-    /// The command that rebuilds the bundle, after adding or removing.
+    /// The command that rebuilds the bundle after adding.
     pub refresh: Vec<String>,
+    /// The command that rebuilds it after removing (Debian's script prunes
+    /// the removed certificate's links only with `--fresh`).
+    pub refresh_removed: Vec<String>,
 }
 
 /// The system store of this machine, chosen by what it has.
@@ -140,6 +143,7 @@ pub fn system_store() -> Option<SystemStore> {
             dir: "/usr/local/share/ca-certificates".into(),
             extension: "crt",
             refresh: vec!["update-ca-certificates".into()],
+            refresh_removed: vec!["update-ca-certificates".into(), "--fresh".into()],
         });
     }
     if Path::new("/etc/pki/ca-trust/source/anchors").is_dir() && has("update-ca-trust") {
@@ -148,6 +152,7 @@ pub fn system_store() -> Option<SystemStore> {
             dir: "/etc/pki/ca-trust/source/anchors".into(),
             extension: "pem",
             refresh: vec!["update-ca-trust".into(), "extract".into()],
+            refresh_removed: vec!["update-ca-trust".into(), "extract".into()],
         });
     }
     if Path::new("/etc/ca-certificates/trust-source/anchors").is_dir() && has("trust") {
@@ -156,6 +161,7 @@ pub fn system_store() -> Option<SystemStore> {
             dir: "/etc/ca-certificates/trust-source/anchors".into(),
             extension: "crt",
             refresh: vec!["trust".into(), "extract-compat".into()],
+            refresh_removed: vec!["trust".into(), "extract-compat".into()],
         });
     }
     None
@@ -245,10 +251,15 @@ pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
         (true, false) => return Ok(outcome(Action::NotInstalled)),
         _ => {}
     }
+    let refresh = if remove {
+        &store.refresh_removed
+    } else {
+        &store.refresh
+    };
     if dry_run {
         return Ok(outcome(Action::Would {
             remove,
-            then_run: Some(store.refresh.join(" ")),
+            then_run: Some(refresh.join(" ")),
         }));
     }
     if !is_root() {
@@ -271,7 +282,7 @@ pub fn system(anchor: &Anchor, remove: bool, dry_run: bool) -> Result<Outcome> {
             true,
         )?;
     }
-    run(&store.refresh)?;
+    run(refresh)?;
     Ok(outcome(if remove {
         Action::Removed
     } else {

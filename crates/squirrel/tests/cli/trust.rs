@@ -167,14 +167,15 @@ fn system_store_round_trip_with_curl_and_squirrel_get() {
     );
     let again = s.ok(&["pki", "uninstall", "--stores", "system"]);
     assert!(again.contains("not installed"), "{again}");
-    // Nothing is left behind: no file, no link, dangling or not.
-    drop(restore);
+    // `uninstall` itself leaves nothing behind: no file, no link, dangling
+    // or not (before the guard's own clean-up).
     assert!(!Path::new(&file).exists());
     assert_eq!(
         links(&format!("squirrel-{name}")),
         Vec::<String>::new(),
-        "in {LINKS_DIR}"
+        "in {LINKS_DIR} after uninstall"
     );
+    drop(restore);
 }
 
 #[test]
