@@ -502,13 +502,22 @@ fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, p
     });
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C), naming which.
-pub async fn stop_signal() -> &'static str {
+/// Listens for SIGTERM and SIGINT (Ctrl-C); the future completes on the
+/// first of them, naming it. Listening starts now, not when the future is
+/// first polled, so that a server that could not be stopped cleanly does
+/// not start: the error is the caller's to report. Must be called inside a
+/// tokio runtime.
+pub fn stop_signal() -> Result<impl Future<Output = &'static str>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    }
+    let listen = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|reason| ServeError::Signal { name, reason })
+    };
+    let mut term = listen(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = listen(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
 }
