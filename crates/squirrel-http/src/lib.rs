@@ -5,10 +5,10 @@
 //! - [`client`]: `squirrel get` (steps 2 and 14): the client that trusts your
 //!   CA and explains every common HTTPS failure.
 
+mod access;
 pub mod client;
 pub mod diagnose;
 pub mod error;
-pub mod h1;
 pub mod keylog;
 pub mod routes;
 pub mod server;
