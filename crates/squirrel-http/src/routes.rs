@@ -18,9 +18,11 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body;
 use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, SERVER,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    SERVER,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use std::sync::LazyLock;
 
 /// What every route answers.
 pub type Answer = Response<Full<Bytes>>;
@@ -30,6 +32,36 @@ const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("squirrel");
 const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
+
+/// The headers of each kind of answer, made once: cloning a ready map
+/// costs a fraction of hashing every name into a new map, on the path of
+/// every request.
+struct Heads {
+    /// Every text/plain answer.
+    plain: HeaderMap,
+    /// The secret as text/plain (a Fernet token, too).
+    secret: HeaderMap,
+    /// The secret as a page.
+    page: HeaderMap,
+}
+
+static HEADS: LazyLock<Heads> = LazyLock::new(|| {
+    let head = |values: &[(HeaderName, HeaderValue)]| values.iter().cloned().collect::<HeaderMap>();
+    Heads {
+        plain: head(&[(CONTENT_TYPE, TEXT), (SERVER, SERVER_NAME)]),
+        // The secret itself: never cached.
+        secret: head(&[
+            (CONTENT_TYPE, TEXT),
+            (SERVER, SERVER_NAME),
+            (CACHE_CONTROL, NO_STORE),
+        ]),
+        page: head(&[
+            (CONTENT_TYPE, HTML),
+            (SERVER, SERVER_NAME),
+            (CACHE_CONTROL, NO_STORE),
+        ]),
+    }
+});
 
 /// The header that greets a member by certificate name.
 pub const MEMBER_HEADER: &str = "x-squirrel-member";
@@ -83,7 +115,7 @@ fn route<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
     }
     let mut res = if let Some(fernet) = &site.fernet {
         match fernet.encrypt(&site.message) {
-            Ok(token) => answer(StatusCode::OK, TEXT, Bytes::from(token)),
+            Ok(token) => answer(StatusCode::OK, &HEADS.secret, Bytes::from(token)),
             Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "encryption failed\n"),
         }
     } else if req
@@ -92,15 +124,12 @@ fn route<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
         .and_then(|v| v.to_str().ok())
         .is_some_and(prefers_html)
     {
-        answer(StatusCode::OK, HTML, Bytes::from(page(site, caller)))
+        answer(StatusCode::OK, &HEADS.page, Bytes::from(page(site, caller)))
     } else {
-        answer(StatusCode::OK, TEXT, site.message.clone())
+        answer(StatusCode::OK, &HEADS.secret, site.message.clone())
     };
-    let headers = res.headers_mut();
-    // The secret itself: never cached.
-    headers.insert(CACHE_CONTROL, NO_STORE);
     if let Some(greeting) = &caller.greeting {
-        headers.insert(MEMBER_HEADER, greeting.clone());
+        res.headers_mut().insert(MEMBER_HEADER, greeting.clone());
     }
     res
 }
@@ -116,15 +145,13 @@ fn without_body(res: Answer) -> Answer {
 
 /// A fixed text/plain answer.
 fn plain(status: StatusCode, body: &'static str) -> Answer {
-    answer(status, TEXT, Bytes::from_static(body.as_bytes()))
+    answer(status, &HEADS.plain, Bytes::from_static(body.as_bytes()))
 }
 
-fn answer(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Answer {
+fn answer(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Answer {
     let mut res = Response::new(Full::new(body));
     *res.status_mut() = status;
-    let headers = res.headers_mut();
-    headers.insert(CONTENT_TYPE, content_type);
-    headers.insert(SERVER, SERVER_NAME);
+    *res.headers_mut() = headers.clone();
     res
 }
 

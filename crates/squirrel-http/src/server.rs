@@ -316,7 +316,10 @@ impl Protocols {
             // (and which would need `.timer()`).
             .header_read_timeout(None::<Duration>)
             // hyper answers 431 when a request's head fills its read buffer.
-            .max_buf_size(limits.max_header_bytes.max(8192));
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            // Answers are small: one copy into one buffer is cheaper than
+            // hyper's queue of buffers for writev.
+            .writev(false);
         builder
             .http2()
             .timer(TokioTimer::new())
