@@ -21,6 +21,12 @@ pub enum ServeError {
     #[error("TLS configuration: {0}")]
     Tls(String),
 
+    #[error("cannot listen for {name}: {reason}; the server could not be stopped cleanly")]
+    Signal {
+        name: &'static str,
+        reason: std::io::Error,
+    },
+
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -8,10 +8,10 @@
 //!   [`handshake`] their one TLS handshake and [`handshake::TlsInfo`] what it
 //!   settled.
 
+mod access;
 pub mod client;
 pub mod diagnose;
 pub mod error;
-pub mod h1;
 pub mod handshake;
 pub mod keylog;
 pub mod routes;

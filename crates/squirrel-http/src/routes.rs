@@ -4,18 +4,64 @@
 //!   browser (Accept prefers text/html), or a fresh Fernet token (step 7);
 //! - `GET`/`HEAD /healthz`: `ok`, for monitors;
 //! - 404 elsewhere, 405 (with `Allow`) for other methods.
+//!
+//! Every answer is a hyper [`Response`] with a [`Full`] body, whatever the
+//! HTTP version: hyper writes it as HTTP/1.x or HTTP/2 and adds
+//! `content-length` (a `Full` body knows its length) and `date`. HEAD is
+//! answered here, as GET without the body but with its `content-length`:
+//! hyper leaves the body out of HTTP/1 answers to HEAD, but would send it
+//! over HTTP/2. Malformed and oversized requests never get here: hyper
+//! answers them 400 and 431 itself.
 
 use crate::site::Site;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, SERVER};
-use hyper::{Request, Response, StatusCode};
+use hyper::body::Body;
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    SERVER,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use std::sync::LazyLock;
+
+/// What every route answers.
+pub type Answer = Response<Full<Bytes>>;
 
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("squirrel");
 const GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
+
+/// The headers of each kind of answer, made once: cloning a ready map
+/// costs a fraction of hashing every name into a new map, on the path of
+/// every request.
+struct Heads {
+    /// Every text/plain answer.
+    plain: HeaderMap,
+    /// The secret as text/plain (a Fernet token, too).
+    secret: HeaderMap,
+    /// The secret as a page.
+    page: HeaderMap,
+}
+
+static HEADS: LazyLock<Heads> = LazyLock::new(|| {
+    let head = |values: &[(HeaderName, HeaderValue)]| values.iter().cloned().collect::<HeaderMap>();
+    Heads {
+        plain: head(&[(CONTENT_TYPE, TEXT), (SERVER, SERVER_NAME)]),
+        // The secret itself: never cached.
+        secret: head(&[
+            (CONTENT_TYPE, TEXT),
+            (SERVER, SERVER_NAME),
+            (CACHE_CONTROL, NO_STORE),
+        ]),
+        page: head(&[
+            (CONTENT_TYPE, HTML),
+            (SERVER, SERVER_NAME),
+            (CACHE_CONTROL, NO_STORE),
+        ]),
+    }
+});
 
 /// The header that greets a member by certificate name.
 pub const MEMBER_HEADER: &str = "x-squirrel-member";
@@ -25,115 +71,88 @@ pub const MEMBER_HEADER: &str = "x-squirrel-member";
 pub struct Caller {
     /// The name in the client certificate (mutual TLS).
     pub member: Option<String>,
+    /// The same name as a header value, made once per connection rather
+    /// than once per request; `None` when the name cannot be a header
+    /// value (a control character or non-ASCII), and then it is not sent.
+    greeting: Option<HeaderValue>,
 }
 
-/// What to answer, before it is written as HTTP/1 by hand or by hyper.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: HeaderValue,
-    pub body: Bytes,
-    /// 405: say which methods are allowed.
-    pub allow: bool,
-    /// The secret itself: never cached.
-    pub no_store: bool,
-    /// Greet the member by name.
-    pub member: Option<String>,
-}
-
-impl Reply {
-    fn plain(status: StatusCode, body: Bytes) -> Reply {
-        Reply {
-            status,
-            content_type: TEXT,
-            body,
-            allow: false,
-            no_store: false,
-            member: None,
-        }
+impl Caller {
+    /// A caller known by the name in its certificate, if any.
+    pub fn new(member: Option<String>) -> Caller {
+        let greeting = member
+            .as_deref()
+            .and_then(|name| HeaderValue::from_str(name).ok());
+        Caller { member, greeting }
     }
+}
 
-    /// The hyper form (used for HTTP/2).
-    pub fn into_response(self) -> Response<Full<Bytes>> {
-        let mut res = Response::new(Full::new(self.body));
-        *res.status_mut() = self.status;
-        let headers = res.headers_mut();
-        headers.insert(CONTENT_TYPE, self.content_type);
-        headers.insert(SERVER, SERVER_NAME);
-        if self.no_store {
-            headers.insert(CACHE_CONTROL, NO_STORE);
-        }
-        if self.allow {
-            headers.insert(ALLOW, GET_HEAD);
-        }
-        if let Some(value) = self.member.and_then(|m| HeaderValue::from_str(&m).ok()) {
-            headers.insert(MEMBER_HEADER, value);
-        }
+/// Answers one request.
+pub fn respond<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
+    let res = route(site, caller, req);
+    if req.method() == Method::HEAD {
+        without_body(res)
+    } else {
         res
     }
 }
 
-/// Decides the answer to `method path` with the client's `Accept` header.
-pub fn reply(
-    site: &Site,
-    caller: &Caller,
-    method: &str,
-    path: &str,
-    accept: Option<&str>,
-) -> Reply {
-    let path = path.split('?').next().unwrap_or(path);
+fn route<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
+    let path = req.uri().path();
     if path != "/" && path != "/healthz" {
-        return Reply::plain(
-            StatusCode::NOT_FOUND,
-            Bytes::from_static(b"not found: the secret is at /\n"),
-        );
+        return plain(StatusCode::NOT_FOUND, "not found: the secret is at /\n");
     }
-    if method != "GET" && method != "HEAD" {
-        let mut reply = Reply::plain(
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut res = plain(
             StatusCode::METHOD_NOT_ALLOWED,
-            Bytes::from_static(b"method not allowed: use GET or HEAD\n"),
+            "method not allowed: use GET or HEAD\n",
         );
-        reply.allow = true;
-        return reply;
+        res.headers_mut().insert(ALLOW, GET_HEAD);
+        return res;
     }
     if path == "/healthz" {
-        return Reply::plain(StatusCode::OK, Bytes::from_static(b"ok\n"));
+        return plain(StatusCode::OK, "ok\n");
     }
-    let mut reply = if let Some(fernet) = &site.fernet {
+    let mut res = if let Some(fernet) = &site.fernet {
         match fernet.encrypt(&site.message) {
-            Ok(token) => Reply::plain(StatusCode::OK, Bytes::from(token)),
-            Err(_) => Reply::plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Bytes::from_static(b"encryption failed\n"),
-            ),
+            Ok(token) => answer(StatusCode::OK, &HEADS.secret, Bytes::from(token)),
+            Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "encryption failed\n"),
         }
-    } else if accept.is_some_and(prefers_html) {
-        Reply {
-            content_type: HTML,
-            ..Reply::plain(StatusCode::OK, Bytes::from(page(site, caller)))
-        }
+    } else if req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(prefers_html)
+    {
+        answer(StatusCode::OK, &HEADS.page, Bytes::from(page(site, caller)))
     } else {
-        Reply::plain(StatusCode::OK, site.message.clone())
+        answer(StatusCode::OK, &HEADS.secret, site.message.clone())
     };
-    reply.no_store = true;
-    reply.member = caller.member.clone();
-    reply
+    if let Some(greeting) = &caller.greeting {
+        res.headers_mut().insert(MEMBER_HEADER, greeting.clone());
+    }
+    res
 }
 
-/// Answers one hyper request.
-pub fn respond<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Response<Full<Bytes>> {
-    let accept = req
-        .headers()
-        .get(hyper::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    reply(
-        site,
-        caller,
-        req.method().as_str(),
-        req.uri().path(),
-        accept,
-    )
-    .into_response()
+/// The answer to HEAD: the headers of GET, `content-length` included.
+fn without_body(res: Answer) -> Answer {
+    let length = res.body().size_hint().exact().unwrap_or(0);
+    let mut res = res.map(|_| Full::default());
+    res.headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(length));
+    res
+}
+
+/// A fixed text/plain answer.
+fn plain(status: StatusCode, body: &'static str) -> Answer {
+    answer(status, &HEADS.plain, Bytes::from_static(body.as_bytes()))
+}
+
+fn answer(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Answer {
+    let mut res = Response::new(Full::new(body));
+    *res.status_mut() = status;
+    *res.headers_mut() = headers.clone();
+    res
 }
 
 /// True when the client ranks text/html above text/plain (a browser);
@@ -223,30 +242,99 @@ mod tests {
         b.body(()).unwrap()
     }
 
+    /// Status, headers (in order) and body, as one comparable value.
+    fn parts(res: Answer) -> (u16, Vec<String>, Bytes) {
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+            .collect();
+        let status = res.status().as_u16();
+        (
+            status,
+            headers,
+            res.into_body().into_inner().unwrap_or_default(),
+        )
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    const TEXT_HEADERS: [&str; 2] = [
+        "content-type: text/plain; charset=utf-8",
+        "server: squirrel",
+    ];
+
     #[test]
     fn routes_and_negotiation() {
         let s = site();
         let c = Caller::default();
-        let res = respond(&s, &c, &get("/", Some("*/*")));
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
+        let secret = [&TEXT_HEADERS[..], &["cache-control: no-store"]].concat();
+        assert_eq!(
+            parts(respond(&s, &c, &get("/?from=curl", Some("*/*")))),
+            (200, strings(&secret), Bytes::from_static(b"fluffy <tail>"))
+        );
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-        let res = respond(&s, &c, &get("/", Some(browser)));
-        assert_eq!(res.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
-        assert_eq!(respond(&s, &c, &get("/nope", None)).status(), 404);
-        assert_eq!(respond(&s, &c, &get("/healthz", None)).status(), 200);
+        let (status, headers, body) = parts(respond(&s, &c, &get("/", Some(browser))));
+        assert_eq!(
+            (status, headers),
+            (
+                200,
+                strings(&[
+                    "content-type: text/html; charset=utf-8",
+                    "server: squirrel",
+                    "cache-control: no-store"
+                ])
+            )
+        );
+        assert_eq!(body, page(&s, &c));
+        assert_eq!(
+            parts(respond(&s, &c, &get("/nope", None))),
+            (
+                404,
+                strings(&TEXT_HEADERS),
+                Bytes::from_static(b"not found: the secret is at /\n")
+            )
+        );
+        assert_eq!(
+            parts(respond(&s, &c, &get("/healthz", None))),
+            (200, strings(&TEXT_HEADERS), Bytes::from_static(b"ok\n"))
+        );
         let post = Request::builder().method("POST").uri("/").body(()).unwrap();
-        let res = respond(&s, &c, &post);
-        assert_eq!(res.status(), 405);
-        assert_eq!(res.headers()[ALLOW], "GET, HEAD");
+        assert_eq!(
+            parts(respond(&s, &c, &post)),
+            (
+                405,
+                strings(&[&TEXT_HEADERS[..], &["allow: GET, HEAD"]].concat()),
+                Bytes::from_static(b"method not allowed: use GET or HEAD\n")
+            )
+        );
         assert!(!prefers_html("text/plain, text/html;q=0.5"));
     }
 
     #[test]
+    fn members_are_greeted_when_their_name_can_be_a_header() {
+        let s = site();
+        let alice = Caller::new(Some("alice".into()));
+        let (_, headers, _) = parts(respond(&s, &alice, &get("/", None)));
+        assert_eq!(
+            headers.last().map(String::as_str),
+            Some("x-squirrel-member: alice")
+        );
+        let (_, headers, _) = parts(respond(&s, &alice, &get("/healthz", None)));
+        assert_eq!(headers, strings(&TEXT_HEADERS), "only the secret greets");
+        let odd = Caller::new(Some("bob\r\nset-cookie: x".into()));
+        let (_, headers, _) = parts(respond(&s, &odd, &get("/", None)));
+        assert_eq!(
+            headers,
+            strings(&[&TEXT_HEADERS[..], &["cache-control: no-store"]].concat())
+        );
+    }
+
+    #[test]
     fn the_page_escapes_the_secret_and_greets_members() {
-        let caller = Caller {
-            member: Some("alice".into()),
-        };
+        let caller = Caller::new(Some("alice".into()));
         let html = page(&site(), &caller);
         assert!(
             html.contains("<span id=\"secret\">fluffy &lt;tail&gt;</span>"),

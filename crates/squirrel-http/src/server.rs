@@ -1,9 +1,15 @@
 //! `squirrel serve`: the secret server, tutorial steps 1, 7, 13 and 16, as a
 //! server people would run for real: limits against abuse, reload without
 //! a restart, graceful stop, one access-log line per request.
+//!
+//! One HTTP stack answers everything: hyper, through hyper-util's
+//! `auto::Builder`, HTTP/1.x and HTTP/2 alike, behind the [`Timeouts`] I/O
+//! wrapper. The protocol is known before the first byte is read (ALPN over
+//! TLS; plain HTTP is HTTP/1, as HTTP/2 needs TLS here), so each connection
+//! starts on the right protocol without auto-detection's extra read.
 
+use crate::access;
 use crate::error::ServeError;
-use crate::h1::H1Context;
 use crate::keylog::KeyLogFile;
 use crate::routes::{respond, Caller};
 use crate::site::{stamp, Site, SiteSources};
@@ -37,7 +43,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// A connection on which nothing moves for this long is closed.
     pub idle_timeout: Duration,
-    /// Larger request headers get 431.
+    /// Larger request headers get 431 (HTTP/1: at least 8 KiB, hyper's
+    /// smallest read buffer; HTTP/2: the header list size).
     pub max_header_bytes: usize,
     /// Connections beyond this wait in the kernel's accept queue.
     pub max_connections: usize,
@@ -207,21 +214,8 @@ impl Server {
         if let Some(path) = sources.message_file() {
             spawn_message_watcher(state.clone(), sources.clone(), path.to_path_buf());
         }
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            // Header and idle timeouts are enforced by `Timeouts`, which is
-            // far cheaper than hyper's per-request header timer.
-            .timer(TokioTimer::new())
-            .header_read_timeout(None::<Duration>)
-            .max_buf_size(limits.max_header_bytes.max(8192));
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(limits.max_header_bytes as u32);
-        let builder = Arc::new(builder);
+        let protocols = Arc::new(Protocols::new(&limits));
         let graceful = GracefulShutdown::new();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let slots = Arc::new(Semaphore::new(limits.max_connections));
         tokio::pin!(shutdown);
         loop {
@@ -242,9 +236,8 @@ impl Server {
             };
             let connection = Connection {
                 state: state.clone(),
-                builder: builder.clone(),
+                protocols: protocols.clone(),
                 watcher: graceful.watcher(),
-                stopping: stop_rx.clone(),
                 limits: limits.clone(),
                 peer,
             };
@@ -258,10 +251,11 @@ impl Server {
             "stopping: no new connections; waiting up to {:?} for requests in flight",
             limits.shutdown_grace
         );
-        let _ = stop_tx.send(true);
         let all_closed = async {
-            // HTTP/2 connections close through hyper; every connection
-            // gives its slot back when it ends.
+            // hyper closes idle connections, lets requests in flight finish
+            // (HTTP/1) or sends GOAWAY (HTTP/2); a connection still in its
+            // TLS handshake is told as soon as it is watched. Every
+            // connection gives its slot back when it ends.
             graceful.shutdown().await;
             let _ = slots.acquire_many(limits.max_connections as u32).await;
         };
@@ -306,12 +300,42 @@ fn resolve(listen: &str) -> Result<SocketAddr, ServeError> {
         .ok_or_else(|| bad("it resolves to nothing".into()))
 }
 
+/// hyper's two protocols, configured once for every connection.
+struct Protocols {
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new(limits: &Limits) -> Protocols {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            // Header and idle timeouts are enforced by `Timeouts`, which is
+            // far cheaper than hyper's header timer, re-armed per request
+            // (and which would need `.timer()`).
+            .header_read_timeout(None::<Duration>)
+            // hyper answers 431 when a request's head fills its read buffer.
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            // Answers are small: one copy into one buffer is cheaper than
+            // hyper's queue of buffers for writev.
+            .writev(false);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        Protocols {
+            http1: builder.clone().http1_only(),
+            http2: builder.http2_only(),
+        }
+    }
+}
+
 /// One accepted connection.
 struct Connection {
     state: Arc<ArcSwap<Site>>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    protocols: Arc<Protocols>,
     watcher: Watcher,
-    stopping: tokio::sync::watch::Receiver<bool>,
     limits: Limits,
     peer: SocketAddr,
 }
@@ -319,18 +343,14 @@ struct Connection {
 impl Connection {
     async fn serve(self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
-        let headers_done = Arc::new(HeadersDone::default());
         let tls = self.state.load().tls.clone();
         let Some(config) = tls else {
-            let io = Timeouts::new(
-                tcp,
-                Some(self.limits.header_timeout),
-                self.limits.idle_timeout,
-                headers_done.clone(),
-            );
-            return self
-                .serve_h1(io, "-", Caller::default(), headers_done)
-                .await;
+            let how = How {
+                http2: false,
+                tls_version: "-",
+                caller: Caller::default(),
+            };
+            return self.serve_http(tcp, how).await;
         };
         let accepting = TlsAcceptor::from(config).accept(tcp);
         let stream = match tokio::time::timeout(self.limits.handshake_timeout, accepting).await {
@@ -352,7 +372,7 @@ impl Connection {
             }
         };
         let conn = stream.get_ref().1;
-        let version = match conn.protocol_version() {
+        let tls_version = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
             Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
             _ => "TLS",
@@ -361,81 +381,63 @@ impl Connection {
             .peer_certificates()
             .and_then(|chain| chain.first())
             .and_then(|leaf| squirrel_pki::describe::holder_name(leaf));
-        let caller = Caller { member };
-        if conn.alpn_protocol() == Some(b"h2") {
-            // HTTP/2 interleaves requests: only the idle timeout applies.
-            let io = Timeouts::new(stream, None, self.limits.idle_timeout, headers_done.clone());
-            self.serve_h2(io, version, caller, headers_done).await
-        } else {
-            let io = Timeouts::new(
-                stream,
-                Some(self.limits.header_timeout),
-                self.limits.idle_timeout,
-                headers_done.clone(),
-            );
-            self.serve_h1(io, version, caller, headers_done).await
-        }
-    }
-
-    async fn serve_h1<IO>(
-        self,
-        io: IO,
-        tls_version: &'static str,
-        caller: Caller,
-        headers_done: Arc<HeadersDone>,
-    ) where
-        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    {
-        let context = H1Context {
-            state: self.state,
-            caller,
-            peer: self.peer,
+        let how = How {
+            http2: conn.alpn_protocol() == Some(b"h2"),
             tls_version,
-            headers_done,
-            max_header_bytes: self.limits.max_header_bytes,
-            stopping: self.stopping,
+            caller: Caller::new(member),
         };
-        crate::h1::serve(io, context).await
+        self.serve_http(stream, how).await
     }
 
-    async fn serve_h2<IO>(
-        self,
-        io: IO,
-        tls_version: &'static str,
-        caller: Caller,
-        headers_done: Arc<HeadersDone>,
-    ) where
+    /// Answers every request of the connection, HTTP/1.x or HTTP/2, until
+    /// the client leaves, a limit is reached or the server stops.
+    async fn serve_http<IO>(self, stream: IO, how: How)
+    where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        let headers_done = Arc::new(HeadersDone::default());
+        // HTTP/2 interleaves requests: only the idle timeout applies.
+        let header_timeout = (!how.http2).then_some(self.limits.header_timeout);
+        let io = Timeouts::new(
+            stream,
+            header_timeout,
+            self.limits.idle_timeout,
+            headers_done.clone(),
+        );
         let peer = self.peer;
-        let state = self.state.clone();
+        let state = self.state;
+        let How {
+            http2,
+            tls_version,
+            caller,
+        } = how;
         let caller = Arc::new(caller);
         let service = service_fn(move |req: Request<Incoming>| {
             headers_done.mark();
             let started = Instant::now();
-            let site = state.load();
-            let res = respond(&site, &caller, &req);
-            if tracing::enabled!(target: "squirrel::access", tracing::Level::INFO) {
-                use hyper::body::Body;
-                let bytes = res.body().size_hint().exact().unwrap_or(0);
-                info!(
-                    target: "squirrel::access",
-                    "{peer} \"{} {} {:?}\" {} {bytes} {:.3}ms {tls_version} {}",
-                    req.method(),
-                    req.uri().path(),
-                    req.version(),
-                    res.status().as_u16(),
-                    started.elapsed().as_secs_f64() * 1000.0,
-                    caller.member.as_deref().unwrap_or("-"),
-                );
-            }
+            let res = respond(&state.load(), &caller, &req);
+            access::record(peer, &req, &res, started, tls_version, &caller);
             std::future::ready(Ok::<_, Infallible>(res))
         });
-        let conn = self.builder.serve_connection(TokioIo::new(io), service);
+        let protocol = if http2 {
+            &self.protocols.http2
+        } else {
+            &self.protocols.http1
+        };
+        let conn = protocol.serve_connection(TokioIo::new(io), service);
         if let Err(e) = self.watcher.watch(conn.into_owned()).await {
             debug!("connection from {peer} ended: {e}");
         }
     }
+}
+
+/// What the connection learnt before its first request.
+struct How {
+    /// ALPN chose HTTP/2.
+    http2: bool,
+    /// "TLSv1.3", "TLSv1.2", or "-" for plain HTTP.
+    tls_version: &'static str,
+    caller: Caller,
 }
 
 fn spawn_reloader(
@@ -502,13 +504,22 @@ fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, p
     });
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C), naming which.
-pub async fn stop_signal() -> &'static str {
+/// Listens for SIGTERM and SIGINT (Ctrl-C); the future completes on the
+/// first of them, naming it. Listening starts now, not when the future is
+/// first polled, so that a server that could not be stopped cleanly does
+/// not start: the error is the caller's to report. Must be called inside a
+/// tokio runtime.
+pub fn stop_signal() -> Result<impl Future<Output = &'static str>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    }
+    let listen = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|reason| ServeError::Signal { name, reason })
+    };
+    let mut term = listen(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = listen(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
 }

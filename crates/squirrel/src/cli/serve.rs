@@ -159,9 +159,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         if let Some(path) = &args.keylog {
             tracing::warn!("TLS secrets are written to {}: whoever reads it can decrypt the traffic", path.display());
         }
+        let stop = squirrel_http::server::stop_signal()?;
         server
             .run(async {
-                let signal = squirrel_http::server::stop_signal().await;
+                let signal = stop.await;
                 tracing::info!("{signal} received");
             })
             .await?;

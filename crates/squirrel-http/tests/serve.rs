@@ -1,0 +1,428 @@
+//! The server in-process, over real TCP: a `Server` bound on 127.0.0.1:0
+//! answers a table of raw HTTP/1 requests (exact bytes in, exact bytes out,
+//! but for the date), and HTTPS with a CA made by squirrel-pki, over
+//! HTTP/1.1 and HTTP/2 (ALPN), with a member's client certificate.
+
+use bytes::Bytes;
+use rustls::pki_types::{CertificateDer, ServerName};
+use squirrel_http::routes::MEMBER_HEADER;
+use squirrel_http::{Limits, MessageSource, ServeOptions, Server, SiteSources, TlsFiles};
+use squirrel_pki::ca::{init_ca, CaFiles, CaOptions};
+use squirrel_pki::issue::issue_paths;
+use squirrel_pki::{
+    AltName, CertificateAuthority, KeyAlgorithm, KeyProtection, PrivateKey, Profile, SignOptions,
+};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A server running in the test's runtime; stopped by `stop`.
+struct Running {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(tls: Option<TlsFiles>) -> Running {
+        let options = ServeOptions {
+            listen: "127.0.0.1:0".into(),
+            sources: SiteSources {
+                message: MessageSource::Text("fluffy tail".into()),
+                tls,
+                fernet: None,
+            },
+            keylog: None,
+            limits: Limits {
+                shutdown_grace: Duration::from_secs(2),
+                ..Limits::default()
+            },
+        };
+        let server = Server::bind(options).await.expect("the server binds");
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let until = async {
+                let _ = stopped.await;
+            };
+            server.run(until).await.expect("the server runs");
+        });
+        Running { addr, stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("the server stops within its grace period")
+            .expect("the server task does not panic");
+    }
+}
+
+/// Writes `request` and reads until the server closes the connection.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, request: &[u8]) -> String {
+    stream.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                // A server that closes with part of a request unread
+                // resets the connection; what came before still counts.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("reading the answer: {e}"),
+            }
+        }
+    });
+    read.await.expect("the server closes the connection");
+    dated(&String::from_utf8_lossy(&out))
+}
+
+/// The answer with every `date` header's value replaced by `DATE`.
+fn dated(raw: &str) -> String {
+    raw.split("\r\n")
+        .map(|line| match line.split_once(": ") {
+            Some((name, _)) if name.eq_ignore_ascii_case("date") => "date: DATE",
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// A real date is 29 characters, `DATE` 4.
+const DATE_PAD: usize = 25;
+
+const TEXT: &str = "content-type: text/plain; charset=utf-8";
+const SERVER: &str = "server: squirrel";
+const NO_STORE: &str = "cache-control: no-store";
+const CLOSE: &str = "connection: close";
+const NOT_FOUND: &str = "not found: the secret is at /\n";
+
+/// An HTTP/1 answer as hyper writes it: the status line, the route's
+/// headers and hyper's `connection` in `headers`, then hyper's
+/// `content-length` and `date`, then the body.
+fn http1(status: &str, headers: &[&str], body: &str) -> String {
+    let mut out = format!("{status}\r\n");
+    for header in headers {
+        out.push_str(header);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "content-length: {}\r\ndate: DATE\r\n\r\n{body}",
+        body.len()
+    ));
+    out
+}
+
+/// The answer to HEAD: the headers of GET, but `content-length` comes
+/// from the routes (before hyper's `connection`), and no body.
+fn head(status: &str, headers: &[&str], body: &str) -> String {
+    let length = format!("content-length: {}", body.len());
+    let (hyper, route): (Vec<&str>, Vec<&str>) =
+        headers.iter().partition(|h| h.starts_with("connection:"));
+    let mut out = format!("{status}\r\n");
+    for header in route.iter().chain([&length.as_str()]).chain(&hyper) {
+        out.push_str(header);
+        out.push_str("\r\n");
+    }
+    out.push_str("date: DATE\r\n\r\n");
+    out
+}
+
+const OK: &str = "HTTP/1.1 200 OK";
+const OK_10: &str = "HTTP/1.0 200 OK";
+
+#[tokio::test]
+async fn plain_http_answers_the_table_exactly() {
+    let server = Running::start(None).await;
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let secret = "fluffy tail";
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "good GET",
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            http1(OK, &[TEXT, SERVER, NO_STORE, CLOSE], secret),
+        ),
+        (
+            "HEAD: the headers of GET, no body",
+            b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            head(OK, &[TEXT, SERVER, NO_STORE, CLOSE], secret),
+        ),
+        (
+            "404 elsewhere",
+            b"GET /acorns HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 404 Not Found", &[TEXT, SERVER, CLOSE], NOT_FOUND),
+        ),
+        (
+            "405 with Allow for other methods; the body is skipped",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+            http1(
+                "HTTP/1.1 405 Method Not Allowed",
+                &[TEXT, SERVER, "allow: GET, HEAD"],
+                "method not allowed: use GET or HEAD\n",
+            ) + &http1(OK, &[TEXT, SERVER, CLOSE], "ok\n"),
+        ),
+        (
+            "431 for headers over the limit",
+            huge.into_bytes(),
+            http1("HTTP/1.1 431 Request Header Fields Too Large", &[CLOSE], ""),
+        ),
+        (
+            "400 for a malformed request line",
+            b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[CLOSE], ""),
+        ),
+        (
+            "400 for something that is not HTTP (a TLS hello)",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 hello\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[CLOSE], ""),
+        ),
+        (
+            "pipelined requests, answered in order",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            http1(OK, &[TEXT, SERVER, NO_STORE], secret)
+                + &head(OK, &[TEXT, SERVER], "ok\n")
+                + &http1("HTTP/1.1 404 Not Found", &[TEXT, SERVER, CLOSE], NOT_FOUND),
+        ),
+        (
+            "HTTP/1.1 without Host is answered, as it always was",
+            b"GET /healthz?probe=1 HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+            http1(OK, &[TEXT, SERVER, CLOSE], "ok\n"),
+        ),
+        (
+            "HTTP/1.0: one answer, then the server closes",
+            b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n".to_vec(),
+            http1(OK_10, &[TEXT, SERVER, NO_STORE], secret),
+        ),
+        (
+            "HTTP/1.0 with keep-alive",
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n".to_vec(),
+            http1(OK_10, &[TEXT, SERVER, NO_STORE, "connection: keep-alive"], secret)
+                + &http1(OK_10, &[TEXT, SERVER], "ok\n"),
+        ),
+    ];
+    for (name, request, want) in cases {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        assert_eq!(exchange(&mut tcp, &request).await, want, "{name}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn browsers_get_a_page_and_keep_alive_holds() {
+    let server = Running::start(None).await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    // One request at a time on one connection: each answer, then the next.
+    let want = http1(OK, &[TEXT, SERVER, NO_STORE], "fluffy tail");
+    for _ in 0..3 {
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = vec![0u8; want.len() + DATE_PAD];
+        tcp.read_exact(&mut answer).await.unwrap();
+        assert_eq!(dated(&String::from_utf8_lossy(&answer)), want);
+    }
+    let browser = "GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\nConnection: close\r\n\r\n";
+    let page = exchange(&mut tcp, browser.as_bytes()).await;
+    let html_head = format!(
+        "{OK}\r\ncontent-type: text/html; charset=utf-8\r\n{SERVER}\r\n{NO_STORE}\r\n{CLOSE}\r\n"
+    );
+    assert!(page.starts_with(&html_head), "{page}");
+    assert!(
+        page.contains("<h1>The secret message is: <span id=\"secret\">fluffy tail</span></h1>"),
+        "{page}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stop_closes_idle_connections_and_lets_answers_finish() {
+    let server = Running::start(None).await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let want = http1(OK, &[TEXT, SERVER, NO_STORE], "fluffy tail");
+    let mut answer = vec![0u8; want.len() + DATE_PAD];
+    idle.read_exact(&mut answer).await.unwrap();
+    assert_eq!(dated(&String::from_utf8_lossy(&answer)), want);
+    server.stop().await;
+    let mut rest = Vec::new();
+    assert_eq!(idle.read_to_end(&mut rest).await.unwrap(), 0, "closed");
+}
+
+/// A CA, a server certificate for localhost and a member's certificate,
+/// all made by squirrel-pki in `dir`.
+struct Pki {
+    ca_der: Vec<u8>,
+    files: TlsFiles,
+    member_chain: Vec<Vec<u8>>,
+    member_key: PathBuf,
+}
+
+fn make_pki(dir: &Path) -> Pki {
+    let ca_files = CaFiles::in_dir(&dir.join("ca"));
+    init_ca(
+        &ca_files,
+        &CaOptions::default(),
+        &KeyProtection::Unencrypted,
+    )
+    .unwrap();
+    let ca = CertificateAuthority::open(&ca_files, None).unwrap();
+    let issue = |name: &str, profile: Profile| {
+        let names = [AltName::parse(name).unwrap()];
+        ca.issue_to_files(
+            &names,
+            KeyAlgorithm::EcdsaP256,
+            &KeyProtection::Unencrypted,
+            SignOptions {
+                profile,
+                ..SignOptions::default()
+            },
+            issue_paths(dir, &names, profile),
+            false,
+        )
+        .unwrap()
+    };
+    let server = issue("localhost", Profile::Server);
+    let alice = issue("alice", Profile::Client);
+    let ca_pem = std::fs::read(&ca_files.cert).unwrap();
+    Pki {
+        ca_der: squirrel_pki::pem_file::certificates(&ca_pem).unwrap()[0].clone(),
+        files: TlsFiles {
+            cert: server.cert_path,
+            key: server.key_path,
+            key_passphrase: None,
+            client_ca: Some(ca_files.cert.clone()),
+            crl: None,
+        },
+        member_chain: vec![alice.issued.der],
+        member_key: alice.key_path,
+    }
+}
+
+/// A TLS connection to `addr` as the member, offering `alpn`.
+async fn connect_tls(
+    pki: &Pki,
+    addr: SocketAddr,
+    alpn: &[u8],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(pki.ca_der.clone())).unwrap();
+    let key = PrivateKey::from_pem(&std::fs::read(&pki.member_key).unwrap(), None).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            pki.member_chain
+                .iter()
+                .cloned()
+                .map(CertificateDer::from)
+                .collect(),
+            key.to_rustls(),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("the handshake succeeds");
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(alpn));
+    tls
+}
+
+#[tokio::test]
+async fn https_serves_members_over_http1_and_http2() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let server = Running::start(Some(pki.files.clone())).await;
+
+    let mut h1 = connect_tls(&pki, server.addr, b"http/1.1").await;
+    let answer = exchange(
+        &mut h1,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        answer,
+        http1(
+            OK,
+            &[TEXT, SERVER, NO_STORE, "x-squirrel-member: alice"],
+            "fluffy tail"
+        ) + &http1("HTTP/1.1 404 Not Found", &[TEXT, SERVER, CLOSE], NOT_FOUND)
+    );
+
+    let h2 = connect_tls(&pki, server.addr, b"h2").await;
+    let (mut client, connection) = h2::client::handshake(h2).await.expect("HTTP/2 starts");
+    let driver = tokio::spawn(connection);
+    let mut answers = Vec::new();
+    for (method, path) in [("GET", "/"), ("HEAD", "/"), ("GET", "/nope"), ("PUT", "/")] {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("https://localhost{path}"))
+            .body(())
+            .unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        let response = response.await.expect("an HTTP/2 answer");
+        let (head, mut body) = response.into_parts();
+        let mut bytes = Vec::new();
+        if method == "HEAD" {
+            // (h2 checks DATA against content-length, HEAD or not: no reading.)
+            assert!(body.is_end_stream(), "HEAD has no body");
+        }
+        while !body.is_end_stream() {
+            match body.data().await {
+                Some(chunk) => bytes.extend_from_slice(&chunk.unwrap()),
+                None => break,
+            }
+        }
+        let mut headers: Vec<String> = head
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+            .collect();
+        headers.sort();
+        answers.push((head.status.as_u16(), headers.join(", "), Bytes::from(bytes)));
+    }
+    drop(client);
+    let text = TEXT;
+    let secret_headers = format!("cache-control: no-store, content-length: 11, {text}, server: squirrel, {MEMBER_HEADER}: alice");
+    assert_eq!(
+        answers,
+        vec![
+            (
+                200,
+                secret_headers.clone(),
+                Bytes::from_static(b"fluffy tail")
+            ),
+            (200, secret_headers, Bytes::new()),
+            (
+                404,
+                format!("content-length: 30, {text}, server: squirrel"),
+                Bytes::from_static(NOT_FOUND.as_bytes())
+            ),
+            (
+                405,
+                format!("allow: GET, HEAD, content-length: 36, {text}, server: squirrel"),
+                Bytes::from_static(b"method not allowed: use GET or HEAD\n")
+            ),
+        ]
+    );
+    server.stop().await;
+    let _ = driver.await;
+}
