@@ -21,6 +21,10 @@ pub enum MessageSource {
     File(PathBuf),
 }
 
+/// The largest secret served: a message is held whole in memory and sent
+/// in one answer; 1 MiB is far more than any meeting's secret.
+pub const MAX_MESSAGE: u64 = 1 << 20;
+
 /// The tutorial's secret.
 pub const DEFAULT_MESSAGE: &str = "fluffy tail";
 
@@ -76,9 +80,14 @@ impl SiteSources {
         match &self.message {
             MessageSource::Text(text) => Ok(Bytes::from(text.clone())),
             MessageSource::File(path) => {
-                let raw = std::fs::read(path).map_err(|e| ServeError::File {
-                    path: path.clone(),
-                    problem: format!("cannot read the message file ({e}); check --message-file"),
+                let raw = squirrel_pki::files::read_at_most(path, MAX_MESSAGE).map_err(|e| {
+                    ServeError::File {
+                        path: path.clone(),
+                        problem: format!(
+                            "cannot be the message ({}); check --message-file",
+                            e.root()
+                        ),
+                    }
                 })?;
                 let text = String::from_utf8(raw).map_err(|_| ServeError::File {
                     path: path.clone(),
