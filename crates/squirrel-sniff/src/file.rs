@@ -5,8 +5,8 @@
 //! The readers ([`crate::pcap`], [`crate::pcapng`]) are squirrel's own
 //! rather than the `pcap-parser` crate's, on purpose. Safety: they are
 //! about 300 lines without `unsafe`, bound every length a hostile file
-//! gives (a record or block over 256 MiB is refused before anything is
-//! allocated), and are run by a fuzz target (`fuzz/fuzz_targets/read.rs`)
+//! gives (a record or block over 256 MiB is refused, and memory grows only
+//! with the bytes really there), and are run by a fuzz target (`fuzz/fuzz_targets/read.rs`)
 //! and the robustness tests; pcap-parser would add nom, circular and
 //! rusticata-macros, and an `unsafe` block of its own. Speed: each record is read once from the `BufReader` into one
 //! reused buffer, where pcap-parser's streaming reader must be driven

@@ -122,8 +122,7 @@ impl<R: Read> PcapReader<R> {
                 length: incl,
             });
         }
-        self.buf.resize(incl as usize, 0);
-        match read_full(&mut self.r, &mut self.buf) {
+        match read_at(&mut self.r, &mut self.buf, 0, incl as usize) {
             Ok(n) if n == incl as usize => {}
             Ok(_) => return Err(ReadError::CutInPacket(self.number)),
             Err(e) => return Err(ReadError::Io(e)),
@@ -143,6 +142,28 @@ impl<R: Read> PcapReader<R> {
             linktype: self.linktype,
         }))
     }
+}
+
+/// Reads up to `n` bytes of `r` into `buf` from `start` on, and leaves
+/// `buf` holding exactly what is there; returns how many came. A large
+/// claim grows the buffer only as its bytes arrive, so a hostile length
+/// costs no more memory than the file really holds. (The usual small
+/// record reuses the buffer as it is, without clearing it first.)
+pub(crate) fn read_at(
+    r: &mut impl Read,
+    buf: &mut Vec<u8>,
+    start: usize,
+    n: usize,
+) -> io::Result<usize> {
+    const EAGER: usize = 1 << 20;
+    if n > EAGER {
+        buf.truncate(start);
+        return r.take(n as u64).read_to_end(buf);
+    }
+    buf.resize(start + n, 0);
+    let got = read_full(r, &mut buf[start..])?;
+    buf.truncate(start + got);
+    Ok(got)
 }
 
 /// Reads until `buf` is full or the end of input; returns the bytes read.
@@ -206,5 +227,20 @@ mod tests {
             err.to_string(),
             "the file is cut short in the middle of packet 1"
         );
+    }
+
+    #[test]
+    fn a_huge_claim_costs_only_the_bytes_present() {
+        let w = PcapWriter::new(Vec::new(), 1).unwrap();
+        let mut bytes = w.into_inner();
+        let mut record = [0u8; 16];
+        record[8..12].copy_from_slice(&(200u32 << 20).to_le_bytes());
+        bytes.extend_from_slice(&record);
+        bytes.extend_from_slice(&[7; 10]);
+        let header: [u8; 24] = bytes[..24].try_into().unwrap();
+        let mut r = PcapReader::new(&bytes[24..], &header).unwrap();
+        let err = r.next_frame().unwrap_err();
+        assert!(matches!(err, ReadError::CutInPacket(1)), "{err:?}");
+        assert!(r.buf.capacity() < 1 << 20, "{}", r.buf.capacity());
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::ReadError;
 use crate::frame::{Frame, Timestamp};
-use crate::pcap::{read_full, SNAPLEN};
+use crate::pcap::{read_at, read_full, SNAPLEN};
 use std::io::{self, Read, Write};
 
 pub const SHB: u32 = 0x0A0D_0D0A;
@@ -166,14 +166,14 @@ impl<R: Read> PcapngReader<R> {
         if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
             return Err(ReadError::BadSectionLength);
         }
-        self.body(total as usize - 12)?;
+        self.body(0, total as usize - 12)?;
         Ok(())
     }
 
-    /// Reads the rest of a block (after its first 12 bytes) into `buf`.
-    fn body(&mut self, n: usize) -> Result<(), ReadError> {
-        self.buf.resize(n, 0);
-        match read_full(&mut self.r, &mut self.buf) {
+    /// Reads the next `n` bytes of the file, the rest of a block, into
+    /// `buf` from `start` on.
+    fn body(&mut self, start: usize, n: usize) -> Result<(), ReadError> {
+        match read_at(&mut self.r, &mut self.buf, start, n) {
             Ok(got) if got == n => Ok(()),
             Ok(_) => Err(ReadError::CutInBlock),
             Err(e) => Err(ReadError::Io(e)),
@@ -210,13 +210,11 @@ impl<R: Read> PcapngReader<R> {
             // The first 4 bytes of the body are already in `head`; the
             // block ends with its length repeated.
             let n = total as usize - 8;
-            self.buf.resize(n, 0);
-            self.buf[..4].copy_from_slice(&head[8..12]);
-            match read_full(&mut self.r, &mut self.buf[4..]) {
-                Ok(got) if got == n - 4 => {}
-                Ok(_) => return Err(ReadError::CutInBlock),
-                Err(e) => return Err(ReadError::Io(e)),
+            if self.buf.len() < 4 {
+                self.buf.resize(4, 0);
             }
+            self.buf[..4].copy_from_slice(&head[8..12]);
+            self.body(4, n - 4)?;
             let body = std::mem::take(&mut self.buf);
             let result = self.block(kind, &body[..n - 4]);
             self.buf = body;
