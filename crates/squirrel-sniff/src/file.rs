@@ -97,6 +97,22 @@ enum Inner {
     },
 }
 
+/// Creates (or truncates) a capture file readable by its owner only, as
+/// dumpcap does: a capture holds what crossed the wire, the secret in
+/// clear over HTTP, and TLS secrets with `--keylog`. A file that was
+/// already there is made private before anything is written to it.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// True when the name asks for pcapng.
 pub fn is_pcapng(path: &Path) -> bool {
     path.extension()
@@ -113,12 +129,12 @@ impl Writer {
         with_secrets: bool,
     ) -> Result<Writer, SniffError> {
         let io = |e| SniffError::io(path, "cannot create the file given to --write", e);
-        let file = File::create(path).map_err(io)?;
+        let file = create_private(path).map_err(io)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let inner = if is_pcapng(path) {
             let deferred = if with_secrets {
                 let side = side_path(path);
-                let f = File::create(&side).map_err(io)?;
+                let f = create_private(&side).map_err(io)?;
                 Some((side, BufWriter::with_capacity(1 << 20, f)))
             } else {
                 pcapng::write_shb(&mut out).map_err(io)?;

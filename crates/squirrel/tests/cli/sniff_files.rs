@@ -318,6 +318,13 @@ fn key_log_lines_of_other_sessions_are_not_embedded() {
             "CLIENT_HANDSHAKE_TRAFFIC_SECRET {mine} 0011\nCLIENT_TRAFFIC_SECRET_0 {other} 2233\n"
         ),
     );
+    // A file already there, readable by all: it will hold TLS secrets.
+    s.write("k.pcapng", "old");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(s.path("k.pcapng"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
     let out = s
         .squirrel(&[
             "sniff",
@@ -342,6 +349,14 @@ fn key_log_lines_of_other_sessions_are_not_embedded() {
     let text = String::from_utf8_lossy(&pcapng);
     assert!(text.contains(&format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {mine} 0011\n")));
     assert!(!text.contains(&other), "another session's secret leaked");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.path("k.pcapng"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "a capture with TLS secrets is private");
+    }
     assert_eq!(tshark_count(s.dir.path(), "k.pcapng"), n);
 }
 
