@@ -8,11 +8,7 @@
 use crate::diagnose::{self, Failure, FailureKind, Trust};
 use crate::handshake::{client_config, handshake, Identity, TlsInfo};
 use crate::target::Target;
-use crate::verifiers::{system_roots, AcceptAnyServerCert, RecordingVerifier};
-use rustls::client::danger::ServerCertVerifier;
-use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::CertificateDer;
-use rustls::RootCertStore;
+use crate::verifiers::{system_roots, RecordingVerifier};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -109,10 +105,7 @@ pub fn presented_chain(target: &Target, timeout: Duration) -> Result<TlsInfo, Fa
         ));
     }
     let tcp = connect(target, timeout)?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(RecordingVerifier::new(Arc::new(AcceptAnyServerCert::new(
-        provider,
-    ))));
+    let verifier = Arc::new(RecordingVerifier::looking());
     let config = client_config(verifier.clone(), None, &[b"h2", b"http/1.1"])?;
     let explain = |e: &std::io::Error| {
         let trust = Trust {
@@ -294,35 +287,26 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The verifier of a fetch: rustls's WebPki verifier over the chosen
-/// roots, or none at all with `--insecure`; recording the presented chain.
+/// The verifier of a fetch: the chosen roots (`--ca`, or the system's),
+/// or none at all with `--insecure`; recording the presented chain.
 fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let inner: Arc<dyn ServerCertVerifier> = if options.insecure {
-        Arc::new(AcceptAnyServerCert::new(provider))
-    } else {
-        let mut roots = RootCertStore::empty();
-        let anchors = options.anchors.clone().unwrap_or_else(system_roots);
-        for der in anchors {
-            // A system store may hold certificates webpki cannot use; skip them.
-            let _ = roots.add(CertificateDer::from(der));
-        }
-        if roots.is_empty() {
-            return Err(Failure::new(
+    if options.insecure {
+        return Ok(RecordingVerifier::looking());
+    }
+    let anchors = options.anchors.clone().unwrap_or_else(system_roots);
+    RecordingVerifier::trusting(&anchors)
+        .map_err(|e| {
+            Failure::new(
+                FailureKind::Input,
+                format!("cannot build the verifier: {e}"),
+            )
+        })?
+        .ok_or_else(|| {
+            Failure::new(
                 FailureKind::Input,
                 "no trusted CA could be loaded; give the CA's certificate with --ca FILE",
-            ));
-        }
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| {
-                Failure::new(
-                    FailureKind::Input,
-                    format!("cannot build the verifier: {e}"),
-                )
-            })?
-    };
-    Ok(RecordingVerifier::new(inner))
+            )
+        })
 }
 
 #[cfg(test)]

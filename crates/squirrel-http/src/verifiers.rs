@@ -1,85 +1,69 @@
-//! Server-certificate verifiers of squirrel's TLS client: one that records
-//! the chain a server presents (so that a failure can be explained with it,
-//! tutorial step 14), and one that looks without judging (for `pki inspect
-//! https://...`, which shows a chain bad or good, and `get --insecure`).
+//! The server-certificate verifier of squirrel's TLS client. It keeps the
+//! chain the server presented, so that a failure can be explained with it
+//! (tutorial step 14), and it either judges that chain against trusted CAs
+//! or only looks (for `pki inspect https://...`, which shows a chain bad or
+//! good, and `get --insecure`). Handshake signatures are checked either way.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::{Arc, Mutex};
 
-/// A verifier that looks but does not judge: the handshake goes through
-/// whatever the certificate, so that it can be shown (and judged after), or
-/// for `squirrel get --insecure`. Handshake signatures are still checked.
-#[derive(Debug)]
-pub struct AcceptAnyServerCert(Arc<rustls::crypto::CryptoProvider>);
+type Cert<'a> = CertificateDer<'a>;
+type Dss = DigitallySignedStruct;
+type Signature = Result<HandshakeSignatureValid, rustls::Error>;
 
-impl AcceptAnyServerCert {
-    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
-        AcceptAnyServerCert(provider)
-    }
-}
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// Delegates verification to another verifier and keeps the chain the
-/// server presented, so that a failure can be explained with it (and a
-/// look-only handshake can show it).
+/// Records the presented chain; judges it with rustls's WebPki verifier,
+/// or not at all.
 #[derive(Debug)]
 pub struct RecordingVerifier {
-    inner: Arc<dyn ServerCertVerifier>,
+    /// `None`: look without judging.
+    judge: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
     seen: Mutex<Vec<Vec<u8>>>,
 }
 
 impl RecordingVerifier {
-    pub fn new(inner: Arc<dyn ServerCertVerifier>) -> Self {
+    /// Judges chains against exactly `anchors` (DER). Certificates webpki
+    /// cannot use as anchors (a system store may hold some) are skipped;
+    /// `None` when none is left.
+    pub fn trusting(anchors: &[Vec<u8>]) -> Result<Option<Self>, rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        for der in anchors {
+            let _ = roots.add(CertificateDer::from(der.as_slice()).into_owned());
+        }
+        if roots.is_empty() {
+            return Ok(None);
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let judge = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        Ok(Some(Self::new(Some(judge), provider)))
+    }
+
+    /// Lets the handshake go through whatever the certificate.
+    pub fn looking() -> Self {
+        Self::new(
+            None,
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
+    }
+
+    fn new(judge: Option<Arc<WebPkiServerVerifier>>, provider: Arc<CryptoProvider>) -> Self {
         RecordingVerifier {
-            inner,
+            judge,
+            provider,
             seen: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The handshake-signature algorithms of aws-lc-rs.
+    fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
     }
 
     /// The certificates presented, leaf first (empty before the handshake).
@@ -103,30 +87,24 @@ impl ServerCertVerifier for RecordingVerifier {
                 .map(|c| c.as_ref().to_vec())
                 .collect();
         }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        match &self.judge {
+            Some(judge) => {
+                judge.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            None => Ok(ServerCertVerified::assertion()),
+        }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+    fn verify_tls12_signature(&self, msg: &[u8], cert: &Cert<'_>, dss: &Dss) -> Signature {
+        rustls::crypto::verify_tls12_signature(msg, cert, dss, self.algorithms())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+    fn verify_tls13_signature(&self, msg: &[u8], cert: &Cert<'_>, dss: &Dss) -> Signature {
+        rustls::crypto::verify_tls13_signature(msg, cert, dss, self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms().supported_schemes()
     }
 }
 

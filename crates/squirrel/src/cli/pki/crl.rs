@@ -1,7 +1,6 @@
 //! `squirrel pki crl`: a certificate revocation list signed by the CA.
 
-use super::CaArgs;
-use crate::cli::passphrase::PassArgs;
+use super::SigningCaArgs;
 use anyhow::Result;
 use clap::Args;
 use squirrel_pki::files::{self, PUBLIC_MODE};
@@ -20,14 +19,12 @@ pub struct CrlArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
-    pub ca: CaArgs,
-    #[command(flatten)]
-    pub pass: PassArgs,
+    pub ca: SigningCaArgs,
 }
 
 pub fn run(args: CrlArgs) -> Result<ExitCode> {
     files::ensure_absent(&args.out, args.force)?;
-    let ca = args.ca.open(&args.pass)?;
+    let ca = args.ca.open()?;
     let pem = ca.crl(args.days)?;
     files::write_atomic(&args.out, pem.as_bytes(), PUBLIC_MODE, args.force)?;
     let revoked = ca.ledger()?.revoked()?.len();

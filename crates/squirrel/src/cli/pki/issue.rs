@@ -1,7 +1,7 @@
 //! `squirrel pki issue`: key, request and signature in one step, with
 //! mkcert's file names (`localhost+2.pem`, `localhost+2-key.pem`).
 
-use super::{parse_algorithm, parse_alt_name, parse_profile, CaArgs};
+use super::{parse_algorithm, parse_alt_name, parse_profile, SigningCaArgs};
 use crate::cli::passphrase::{KdfArgs, PassArgs};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -47,10 +47,7 @@ pub struct IssueArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
-    pub ca: CaArgs,
-    /// Passphrase of the CA key.
-    #[command(flatten)]
-    pub pass: PassArgs,
+    pub ca: SigningCaArgs,
 }
 
 pub fn run(args: IssueArgs) -> Result<ExitCode> {
@@ -78,7 +75,7 @@ pub fn run(args: IssueArgs) -> Result<ExitCode> {
         // Servers start unattended: the leaf key is plain, mode 0600, as mkcert writes it.
         KeyProtection::Unencrypted
     };
-    let ca = args.ca.open(&args.pass)?;
+    let ca = args.ca.open()?;
     let pair = ca.issue_to_files(
         &args.names,
         args.algo,

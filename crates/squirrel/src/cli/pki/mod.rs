@@ -179,3 +179,20 @@ fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
     let text = squirrel_pki::files::read(path)?;
     Ok(squirrel_pki::pem_file::certificates(&text).map_err(|e| e.in_file(path))?)
 }
+
+/// The CA that signs (or revokes), and the passphrase of its key.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SigningCaArgs {
+    #[command(flatten)]
+    pub ca: CaArgs,
+    /// Passphrase of the CA key.
+    #[command(flatten)]
+    pub pass: PassArgs,
+}
+
+impl SigningCaArgs {
+    /// Opens the CA, unlocking its key.
+    pub fn open(&self) -> Result<CertificateAuthority> {
+        self.ca.open(&self.pass)
+    }
+}

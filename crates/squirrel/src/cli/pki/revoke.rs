@@ -1,8 +1,7 @@
 //! `squirrel pki revoke`: mark a certificate revoked in the ledger; the
 //! next CRL lists it.
 
-use super::CaArgs;
-use crate::cli::passphrase::PassArgs;
+use super::SigningCaArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::process::ExitCode;
@@ -16,14 +15,12 @@ pub struct RevokeArgs {
     #[arg(long, default_value = "unspecified")]
     pub reason: String,
     #[command(flatten)]
-    pub ca: CaArgs,
-    #[command(flatten)]
-    pub pass: PassArgs,
+    pub ca: SigningCaArgs,
 }
 
 pub fn run(args: RevokeArgs) -> Result<ExitCode> {
     let reason: squirrel_pki::revoke::Reason = args.reason.parse().context("--reason")?;
-    let ca = args.ca.open(&args.pass)?;
+    let ca = args.ca.open()?;
     let entry = ca.revoke(&args.serial, reason)?;
     println!(
         "Revoked {} ({}), reason {}. Publish a new CRL with `squirrel pki crl --out crl.pem` and \

@@ -1,8 +1,7 @@
 //! `squirrel pki sign`: the CA signs a request (tutorial step 12): subject
 //! from the CSR, issuer from the CA, under the CA's policy.
 
-use super::{parse_profile, CaArgs};
-use crate::cli::passphrase::PassArgs;
+use super::{parse_profile, SigningCaArgs};
 use anyhow::Result;
 use clap::Args;
 use squirrel_pki::files::{self, PUBLIC_MODE};
@@ -14,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct SignArgs {
     #[command(flatten)]
-    pub ca: CaArgs,
+    pub ca: SigningCaArgs,
     /// The certificate signing request to sign.
     #[arg(long, value_name = "FILE")]
     pub csr: PathBuf,
@@ -30,8 +29,6 @@ pub struct SignArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
-    #[command(flatten)]
-    pub pass: PassArgs,
 }
 
 pub fn run(args: SignArgs) -> Result<ExitCode> {
@@ -45,7 +42,7 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     .map_err(|e| e.in_file(&args.csr))?
     .remove(0);
     let request = squirrel_pki::csr::parse_csr(&der).map_err(|e| e.in_file(&args.csr))?;
-    let ca = args.ca.open(&args.pass)?;
+    let ca = args.ca.open()?;
     let issued = ca.sign(
         &request,
         SignOptions {
