@@ -15,7 +15,7 @@ use squirrel_pki::describe;
 use squirrel_pki::files;
 use squirrel_pki::{Passphrase, PrivateKey};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The files of an HTTPS server, re-read on every reload.
 #[derive(Clone, Debug)]
@@ -35,20 +35,55 @@ pub struct TlsFiles {
 /// What lives across reloads: resumption state and the key log.
 pub struct TlsShared {
     provider: Arc<CryptoProvider>,
+    resumption: Mutex<Resumption>,
+    key_log: Option<Arc<dyn KeyLog>>,
+}
+
+/// The session cache and ticket keys, and the members' trust they were
+/// made under. A resumed session skips the client certificate check: when
+/// the client CA or the CRL changes (a member was revoked), the old
+/// sessions must not resume, so both are made anew.
+struct Resumption {
+    members: Option<Vec<u8>>,
     session_storage: Arc<dyn StoresServerSessions>,
     ticketer: Arc<dyn ProducesTickets>,
-    key_log: Option<Arc<dyn KeyLog>>,
+}
+
+impl Resumption {
+    fn new(members: Option<Vec<u8>>) -> Result<Self, ServeError> {
+        Ok(Resumption {
+            members,
+            session_storage: ServerSessionMemoryCache::new(16 * 1024),
+            ticketer: rustls::crypto::aws_lc_rs::Ticketer::new()
+                .map_err(|e| ServeError::Tls(format!("cannot create the session ticketer: {e}")))?,
+        })
+    }
 }
 
 impl TlsShared {
     pub fn new(key_log: Option<Arc<dyn KeyLog>>) -> Result<Self, ServeError> {
         Ok(TlsShared {
             provider: Arc::new(server_provider()),
-            session_storage: ServerSessionMemoryCache::new(16 * 1024),
-            ticketer: rustls::crypto::aws_lc_rs::Ticketer::new()
-                .map_err(|e| ServeError::Tls(format!("cannot create the session ticketer: {e}")))?,
+            resumption: Mutex::new(Resumption::new(None)?),
             key_log,
         })
+    }
+
+    /// The resumption state for a configuration whose members are trusted
+    /// by `members` (client CA and CRL bytes): the same as before while it
+    /// does not change, new ones when it does.
+    fn resumption_for(
+        &self,
+        members: Option<Vec<u8>>,
+    ) -> Result<(Arc<dyn StoresServerSessions>, Arc<dyn ProducesTickets>), ServeError> {
+        let mut current = self
+            .resumption
+            .lock()
+            .map_err(|_| ServeError::Tls("the session cache lock was poisoned".into()))?;
+        if current.members != members {
+            *current = Resumption::new(members)?;
+        }
+        Ok((current.session_storage.clone(), current.ticketer.clone()))
     }
 }
 
@@ -123,10 +158,13 @@ pub fn load(
     let builder = ServerConfig::builder_with_provider(shared.provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| ServeError::Tls(e.to_string()))?;
+    let mut members = None;
     let builder = match &files.client_ca {
         Some(ca_path) => {
             let mut roots = RootCertStore::empty();
+            let mut trust = Vec::new();
             for der in read_certs(ca_path, "--client-ca")? {
+                trust.extend_from_slice(&der);
                 roots.add(CertificateDer::from(der)).map_err(|e| ServeError::File {
                     path: ca_path.clone(),
                     problem: format!("cannot be used as a client CA ({e}); give the CA certificate of the members"),
@@ -137,8 +175,13 @@ pub fn load(
                 shared.provider.clone(),
             );
             if let Some(crl_path) = &files.crl {
-                verifier = verifier.with_crls(read_crls(crl_path)?);
+                let crls = read_crls(crl_path)?;
+                for crl in &crls {
+                    trust.extend_from_slice(crl);
+                }
+                verifier = verifier.with_crls(crls);
             }
+            members = Some(trust);
             let verifier = verifier
                 .build()
                 .map_err(|e| ServeError::Tls(format!("client verification: {e}")))?;
@@ -164,8 +207,7 @@ pub fn load(
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     config.ignore_client_order = true;
-    config.session_storage = shared.session_storage.clone();
-    config.ticketer = shared.ticketer.clone();
+    (config.session_storage, config.ticketer) = shared.resumption_for(members)?;
     if let Some(key_log) = &shared.key_log {
         config.key_log = key_log.clone();
     }

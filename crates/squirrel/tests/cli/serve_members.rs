@@ -275,3 +275,84 @@ fn rotated_keys_reach_the_server_and_the_client() {
         }
     }
 }
+
+/// One HTTPS request with `openssl s_client` as `who`, saving the session
+/// to (or resuming it from) `session`; returns everything s_client printed.
+fn s_client(s: &Scratch, port: u16, who: &str, version: &str, session: (&str, &str)) -> String {
+    use std::io::Write;
+    let cert = format!("{who}-client.pem");
+    let key = format!("{who}-client-key.pem");
+    let mut child = std::process::Command::new("openssl")
+        .current_dir(s.path("."))
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", "localhost", "-CAfile", "ca/ca.pem"])
+        .args(["-cert", &cert, "-key", &key, version, "-ign_eof"])
+        .args([session.0, session.1])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl s_client");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn a_revoked_member_cannot_come_back_by_resuming_a_session() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
+    let bob = s.issue(&["bob", "--client"]);
+    s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
+    let server = s.serve(&[
+        "--cert",
+        "localhost.pem",
+        "--key",
+        "localhost-key.pem",
+        "--client-ca",
+        "ca/ca.pem",
+        "--crl",
+        "crl.pem",
+    ]);
+    let greeted = "x-squirrel-member: bob";
+    for (version, file) in [("-tls1_3", "s13.pem"), ("-tls1_2", "s12.pem")] {
+        let first = s_client(&s, server.port, "bob", version, ("-sess_out", file));
+        assert!(first.contains(greeted), "{version} full handshake: {first}");
+        // Resumption works while bob is a member: the test can tell.
+        let resumed = s_client(&s, server.port, "bob", version, ("-sess_in", file));
+        assert!(resumed.contains("Reused, TLSv1."), "{version}: {resumed}");
+        assert!(resumed.contains(greeted), "{version}: {resumed}");
+        // A reload that changes neither the client CA nor the CRL keeps
+        // the sessions.
+        assert!(server.reload().contains(" reloaded "));
+        let resumed = s_client(&s, server.port, "bob", version, ("-sess_in", file));
+        assert!(resumed.contains("Reused, TLSv1."), "{version}: {resumed}");
+    }
+    s.ok(&["pki", "revoke", &bob, "--pass-file", "pw"]);
+    s.ok(&[
+        "pki",
+        "crl",
+        "--out",
+        "crl.pem",
+        "--force",
+        "--pass-file",
+        "pw",
+    ]);
+    assert!(server.reload().contains(" reloaded "));
+    for (version, file) in [("-tls1_3", "s13.pem"), ("-tls1_2", "s12.pem")] {
+        let after = s_client(&s, server.port, "bob", version, ("-sess_in", file));
+        assert!(
+            !after.contains("Reused, TLSv1."),
+            "{version} resumed: {after}"
+        );
+        assert!(!after.contains(greeted), "{version} let bob in: {after}");
+    }
+    let (_, log) = server.stop();
+    assert!(log.contains("the client's certificate is revoked"), "{log}");
+}
