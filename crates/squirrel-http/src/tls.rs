@@ -60,6 +60,9 @@ impl Resumption {
     }
 }
 
+/// What a server configuration resumes sessions with.
+type ResumptionState = (Arc<dyn StoresServerSessions>, Arc<dyn ProducesTickets>);
+
 impl TlsShared {
     pub fn new(key_log: Option<Arc<dyn KeyLog>>) -> Result<Self, ServeError> {
         Ok(TlsShared {
@@ -75,7 +78,7 @@ impl TlsShared {
     fn resumption_for(
         &self,
         members: Option<Vec<u8>>,
-    ) -> Result<(Arc<dyn StoresServerSessions>, Arc<dyn ProducesTickets>), ServeError> {
+    ) -> Result<ResumptionState, ServeError> {
         let mut current = self
             .resumption
             .lock()
