@@ -72,8 +72,8 @@ pub struct Caller {
     /// The name in the client certificate (mutual TLS).
     pub member: Option<String>,
     /// The same name as a header value, made once per connection rather
-    /// than once per request; `None` when the name cannot be a header
-    /// value (a control character or non-ASCII), and then it is not sent.
+    /// than once per request; `None` unless the name is printable ASCII
+    /// (what every client reads alike), and then it is not sent.
     greeting: Option<HeaderValue>,
 }
 
@@ -82,6 +82,7 @@ impl Caller {
     pub fn new(member: Option<String>) -> Caller {
         let greeting = member
             .as_deref()
+            .filter(|name| name.bytes().all(|b| (0x20..0x7f).contains(&b)))
             .and_then(|name| HeaderValue::from_str(name).ok());
         Caller { member, greeting }
     }
@@ -324,6 +325,12 @@ mod tests {
         );
         let (_, headers, _) = parts(respond(&s, &alice, &get("/healthz", None)));
         assert_eq!(headers, strings(&TEXT_HEADERS), "only the secret greets");
+        let accented = Caller::new(Some("zoë".into()));
+        let (_, headers, _) = parts(respond(&s, &accented, &get("/", None)));
+        assert_eq!(
+            headers,
+            strings(&[&TEXT_HEADERS[..], &["cache-control: no-store"]].concat())
+        );
         let odd = Caller::new(Some("bob\r\nset-cookie: x".into()));
         let (_, headers, _) = parts(respond(&s, &odd, &get("/", None)));
         assert_eq!(
