@@ -99,6 +99,7 @@ mod tests {
             tls: None,
             cert: None,
             members_only: false,
+            members: None,
             fernet: None,
         };
         let res = respond(&site, caller, req);

@@ -14,6 +14,7 @@ pub mod diagnose;
 pub mod error;
 pub mod handshake;
 pub mod keylog;
+mod membership;
 pub mod routes;
 pub mod server;
 pub mod site;

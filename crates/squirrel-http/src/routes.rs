@@ -231,6 +231,7 @@ mod tests {
             tls: None,
             cert: None,
             members_only: false,
+            members: None,
             fernet: None,
         }
     }

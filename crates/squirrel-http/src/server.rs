@@ -10,7 +10,9 @@
 
 use crate::access;
 use crate::error::ServeError;
+use crate::handshake::TlsVersion;
 use crate::keylog::KeyLogFile;
+use crate::membership::Membership;
 use crate::routes::{respond, Caller};
 use crate::site::{stamp, Site, SiteSources};
 use crate::timeouts::{HeadersDone, Timeouts};
@@ -75,12 +77,35 @@ pub struct ServeOptions {
 
 /// Asks a running server to reload, as SIGHUP does (for programs that run
 /// a server in-process, like `squirrel demo`).
-#[derive(Clone, Default)]
-pub struct ReloadHandle(Arc<tokio::sync::Notify>);
+#[derive(Clone)]
+pub struct ReloadHandle {
+    asked: Arc<tokio::sync::Notify>,
+    /// Counts the reloads tried (done or failed), by SIGHUP or by asking.
+    tried: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for ReloadHandle {
+    fn default() -> Self {
+        ReloadHandle {
+            asked: Arc::default(),
+            tried: Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
+}
 
 impl ReloadHandle {
+    /// Asks for a reload, without waiting for it.
     pub fn reload(&self) {
-        self.0.notify_one();
+        self.asked.notify_one();
+    }
+
+    /// Asks for a reload and waits until it was tried (successful or not:
+    /// a failed reload keeps the previous configuration and logs why).
+    pub async fn reload_and_wait(&self) {
+        let mut tried = self.tried.subscribe();
+        tried.mark_unchanged();
+        self.reload();
+        let _ = tried.changed().await;
     }
 }
 
@@ -343,12 +368,14 @@ struct Connection {
 impl Connection {
     async fn serve(self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
-        let tls = self.state.load().tls.clone();
-        let Some(config) = tls else {
+        // The configuration this connection's handshake is checked under.
+        let site = self.state.load_full();
+        let Some(config) = site.tls.clone() else {
             let how = How {
                 http2: false,
                 tls_version: "-",
                 caller: Caller::default(),
+                membership: None,
             };
             return self.serve_http(tcp, how).await;
         };
@@ -372,11 +399,10 @@ impl Connection {
             }
         };
         let conn = stream.get_ref().1;
-        let tls_version = match conn.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-            _ => "TLS",
-        };
+        let tls_version = conn
+            .protocol_version()
+            .and_then(TlsVersion::from_rustls)
+            .map_or("TLS", TlsVersion::openssl_name);
         let member = conn
             .peer_certificates()
             .and_then(|chain| chain.first())
@@ -385,6 +411,7 @@ impl Connection {
             http2: conn.alpn_protocol() == Some(b"h2"),
             tls_version,
             caller: Caller::new(member),
+            membership: Membership::of(conn.peer_certificates(), &site),
         };
         self.serve_http(stream, how).await
     }
@@ -410,12 +437,21 @@ impl Connection {
             http2,
             tls_version,
             caller,
+            membership,
         } = how;
         let caller = Arc::new(caller);
+        let membership = membership.map(Arc::new);
         let service = service_fn(move |req: Request<Incoming>| {
             headers_done.mark();
             let started = Instant::now();
-            let res = respond(&state.load(), &caller, &req);
+            let site = state.load();
+            let res = match membership.as_ref().and_then(|m| m.recheck(&site)) {
+                Some((why, refused)) => {
+                    warn!("closed the connection of {peer} after a reload: {why}");
+                    refused
+                }
+                None => respond(&site, &caller, &req),
+            };
             access::record(peer, &req, &res, started, tls_version, &caller);
             std::future::ready(Ok::<_, Infallible>(res))
         });
@@ -438,6 +474,8 @@ struct How {
     /// "TLSv1.3", "TLSv1.2", or "-" for plain HTTP.
     tls_version: &'static str,
     caller: Caller,
+    /// A member's certificate, checked again after reloads.
+    membership: Option<Membership>,
 }
 
 fn spawn_reloader(
@@ -455,7 +493,7 @@ fn spawn_reloader(
         loop {
             let why = tokio::select! {
                 Some(()) = next_hangup(&mut hangups) => "SIGHUP",
-                () = asked.0.notified() => "asked",
+                () = asked.asked.notified() => "asked",
             };
             let sources = sources.clone();
             let shared = shared.clone();
@@ -467,6 +505,7 @@ fn spawn_reloader(
                 Ok(Err(e)) => error!("reload failed, keeping the previous configuration: {e}"),
                 Err(e) => error!("reload failed, keeping the previous configuration: {e}"),
             }
+            asked.tried.send_modify(|n| *n += 1);
         }
     });
 }

@@ -4,7 +4,7 @@
 //! never takes a lock on the request path.
 
 use crate::error::ServeError;
-use crate::tls::{self, CertFacts, TlsFiles, TlsShared};
+use crate::tls::{self, CertFacts, Members, TlsFiles, TlsShared};
 use bytes::Bytes;
 use rustls::ServerConfig;
 use squirrel_cipher::Fernet;
@@ -35,6 +35,9 @@ pub struct Site {
     pub tls: Option<Arc<ServerConfig>>,
     pub cert: Option<CertFacts>,
     pub members_only: bool,
+    /// Members only: how to check a member's certificate again after a
+    /// reload.
+    pub members: Option<Members>,
     /// Bodies are fresh Fernet tokens of the secret (tutorial step 7).
     pub fernet: Option<Arc<Fernet>>,
 }
@@ -59,18 +62,19 @@ impl SiteSources {
     /// Loads everything from scratch: at start and on SIGHUP.
     pub fn load(&self, shared: &TlsShared) -> Result<Site, ServeError> {
         let message = self.load_message()?;
-        let (tls, cert) = match &self.tls {
+        let (tls, cert, members) = match &self.tls {
             Some(files) => {
-                let (config, facts) = tls::load(files, shared)?;
-                (Some(config), Some(facts))
+                let loaded = tls::load(files, shared)?;
+                (Some(loaded.config), Some(loaded.facts), loaded.members)
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         Ok(Site {
             message,
             tls,
             cert,
-            members_only: self.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+            members_only: members.is_some(),
+            members,
             fernet: self.fernet.clone(),
         })
     }
@@ -81,12 +85,15 @@ impl SiteSources {
             MessageSource::Text(text) => Ok(Bytes::from(text.clone())),
             MessageSource::File(path) => {
                 let raw = squirrel_pki::files::read_at_most(path, MAX_MESSAGE).map_err(|e| {
+                    let problem = match e.root() {
+                        squirrel_pki::PkiError::Read { error, .. } => {
+                            format!("cannot read the message file ({error}); check --message-file")
+                        }
+                        too_large => format!("{too_large}; check --message-file"),
+                    };
                     ServeError::File {
                         path: path.clone(),
-                        problem: format!(
-                            "cannot be the message ({}); check --message-file",
-                            e.root()
-                        ),
+                        problem,
                     }
                 })?;
                 let text = String::from_utf8(raw).map_err(|_| ServeError::File {
@@ -119,6 +126,7 @@ impl Site {
             tls: self.tls.clone(),
             cert: self.cert.clone(),
             members_only: self.members_only,
+            members: self.members.clone(),
             fernet: self.fernet.clone(),
         }
     }

@@ -7,6 +7,7 @@
 use crate::error::ServeError;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{
     ProducesTickets, ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier,
 };
@@ -45,14 +46,17 @@ pub struct TlsShared {
 /// sessions must not resume, so both are made anew.
 struct Resumption {
     members: Option<Vec<u8>>,
+    /// Counts the changes of the members' trust.
+    generation: u64,
     session_storage: Arc<dyn StoresServerSessions>,
     ticketer: Arc<dyn ProducesTickets>,
 }
 
 impl Resumption {
-    fn new(members: Option<Vec<u8>>) -> Result<Self, ServeError> {
+    fn new(members: Option<Vec<u8>>, generation: u64) -> Result<Self, ServeError> {
         Ok(Resumption {
             members,
+            generation,
             session_storage: ServerSessionMemoryCache::new(16 * 1024),
             ticketer: rustls::crypto::aws_lc_rs::Ticketer::new()
                 .map_err(|e| ServeError::Tls(format!("cannot create the session ticketer: {e}")))?,
@@ -60,14 +64,24 @@ impl Resumption {
     }
 }
 
-/// What a server configuration resumes sessions with.
-type ResumptionState = (Arc<dyn StoresServerSessions>, Arc<dyn ProducesTickets>);
+/// What a server configuration resumes sessions with, and the generation
+/// of the members' trust it belongs to.
+type ResumptionState = (Arc<dyn StoresServerSessions>, Arc<dyn ProducesTickets>, u64);
+
+/// The members' trust of a configuration: how to check a client
+/// certificate again (a connection opened before a reload), and which
+/// generation of that trust it is.
+#[derive(Clone)]
+pub struct Members {
+    pub verifier: Arc<dyn ClientCertVerifier>,
+    pub generation: u64,
+}
 
 impl TlsShared {
     pub fn new(key_log: Option<Arc<dyn KeyLog>>) -> Result<Self, ServeError> {
         Ok(TlsShared {
             provider: Arc::new(server_provider()),
-            resumption: Mutex::new(Resumption::new(None)?),
+            resumption: Mutex::new(Resumption::new(None, 0)?),
             key_log,
         })
     }
@@ -75,18 +89,19 @@ impl TlsShared {
     /// The resumption state for a configuration whose members are trusted
     /// by `members` (client CA and CRL bytes): the same as before while it
     /// does not change, new ones when it does.
-    fn resumption_for(
-        &self,
-        members: Option<Vec<u8>>,
-    ) -> Result<ResumptionState, ServeError> {
+    fn resumption_for(&self, members: Option<Vec<u8>>) -> Result<ResumptionState, ServeError> {
         let mut current = self
             .resumption
             .lock()
             .map_err(|_| ServeError::Tls("the session cache lock was poisoned".into()))?;
         if current.members != members {
-            *current = Resumption::new(members)?;
+            *current = Resumption::new(members, current.generation + 1)?;
         }
-        Ok((current.session_storage.clone(), current.ticketer.clone()))
+        Ok((
+            current.session_storage.clone(),
+            current.ticketer.clone(),
+            current.generation,
+        ))
     }
 }
 
@@ -123,12 +138,17 @@ pub struct CertFacts {
     pub first_dns_name: Option<String>,
 }
 
+/// A server configuration and what the server tells and checks about it.
+pub struct Loaded {
+    pub config: Arc<ServerConfig>,
+    pub facts: CertFacts,
+    /// Members only: the client verifier and its generation.
+    pub members: Option<Members>,
+}
+
 /// Reads the certificate and key (and client CA, CRL) and builds a rustls
 /// server configuration.
-pub fn load(
-    files: &TlsFiles,
-    shared: &TlsShared,
-) -> Result<(Arc<ServerConfig>, CertFacts), ServeError> {
+pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> {
     let chain = read_certs(&files.cert, "--cert")?;
     let key_text = files::read(&files.key)?;
     let key = PrivateKey::from_pem(&key_text, files.key_passphrase.as_ref())
@@ -161,7 +181,8 @@ pub fn load(
     let builder = ServerConfig::builder_with_provider(shared.provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| ServeError::Tls(e.to_string()))?;
-    let mut members = None;
+    let mut members_trust = None;
+    let mut client_verifier = None;
     let builder = match &files.client_ca {
         Some(ca_path) => {
             let mut roots = RootCertStore::empty();
@@ -184,10 +205,11 @@ pub fn load(
                 }
                 verifier = verifier.with_crls(crls);
             }
-            members = Some(trust);
+            members_trust = Some(trust);
             let verifier = verifier
                 .build()
                 .map_err(|e| ServeError::Tls(format!("client verification: {e}")))?;
+            client_verifier = Some(verifier.clone());
             builder.with_client_cert_verifier(verifier)
         }
         None => {
@@ -210,11 +232,20 @@ pub fn load(
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     config.ignore_client_order = true;
-    (config.session_storage, config.ticketer) = shared.resumption_for(members)?;
+    let (session_storage, ticketer, generation) = shared.resumption_for(members_trust)?;
+    config.session_storage = session_storage;
+    config.ticketer = ticketer;
     if let Some(key_log) = &shared.key_log {
         config.key_log = key_log.clone();
     }
-    Ok((Arc::new(config), facts))
+    Ok(Loaded {
+        config: Arc::new(config),
+        facts,
+        members: client_verifier.map(|verifier| Members {
+            verifier,
+            generation,
+        }),
+    })
 }
 
 fn read_certs(path: &Path, flag: &str) -> Result<Vec<Vec<u8>>, ServeError> {
@@ -236,11 +267,20 @@ fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, 
 
 /// Words for why a TLS handshake with a client failed, for the server log.
 pub fn handshake_failure(err: &std::io::Error) -> String {
-    use rustls::{CertificateError, Error};
-    let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
-        return err.to_string();
-    };
-    match tls {
+    match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => refusal(tls),
+        None => err.to_string(),
+    }
+}
+
+/// Words for a TLS error with a client: a refused handshake, or a member's
+/// certificate checked again after a reload.
+pub fn refusal(err: &rustls::Error) -> String {
+    use rustls::{CertificateError, Error, PeerIncompatible};
+    match err {
         Error::NoCertificatesPresented => {
             "the client presented no certificate (members only)".into()
         }
@@ -250,9 +290,12 @@ pub fn handshake_failure(err: &std::io::Error) -> String {
         Error::InvalidCertificate(CertificateError::Revoked) => {
             "the client's certificate is revoked".into()
         }
-        Error::InvalidCertificate(CertificateError::Expired) => {
-            "the client's certificate has expired".into()
-        }
+        Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => "the client's certificate has expired".into(),
+        Error::InvalidCertificate(
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+        ) => "the client's certificate is not valid yet (check the clocks)".into(),
         Error::InvalidCertificate(other) => {
             format!("the client's certificate is invalid ({other:?})")
         }
@@ -260,6 +303,17 @@ pub fn handshake_failure(err: &std::io::Error) -> String {
             "the client does not speak TLS (plain HTTP to an HTTPS port?)".into()
         }
         Error::NoApplicationProtocol => "no common application protocol (ALPN)".into(),
+        // A TLS 1.1 (or older) hello has no signature_algorithms extension
+        // and no supported_versions: rustls stops at whichever it misses.
+        Error::PeerIncompatible(
+            p @ (PeerIncompatible::SignatureAlgorithmsExtensionRequired
+            | PeerIncompatible::SupportedVersionsExtensionRequired
+            | PeerIncompatible::Tls12NotOffered
+            | PeerIncompatible::Tls12NotOfferedOrEnabled),
+        ) => format!(
+            "unsupported protocol version: the client speaks neither TLS 1.3 nor TLS 1.2 \
+             (TLS 1.1 or older) ({p:?})"
+        ),
         Error::PeerIncompatible(p) => format!("the client is incompatible ({p:?})"),
         Error::AlertReceived(alert) => {
             format!("the client sent the alert {alert:?} (it did not trust us?)")

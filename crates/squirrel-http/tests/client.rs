@@ -2,53 +2,15 @@
 //! 14) and the look-only handshake of `pki inspect https://...`, against a
 //! real `squirrel serve` on loopback with a CA made by squirrel-pki.
 
+mod common;
+
+use common::{make_pki, Pki};
 use squirrel_http::client::{self, GetOptions};
 use squirrel_http::diagnose::FailureKind;
 use squirrel_http::handshake::TlsVersion;
 use squirrel_http::target::Target;
 use squirrel_http::{Limits, MessageSource, ServeOptions, Server, SiteSources, TlsFiles};
-use squirrel_pki::ca::{init_ca, CaOptions};
-use squirrel_pki::{AltName, CaFiles, CertificateAuthority, KeyAlgorithm, KeyProtection};
-use squirrel_pki::{Profile, SignOptions};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// A CA and a server certificate for localhost and 127.0.0.1, in `dir`.
-struct Pki {
-    ca_der: Vec<u8>,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn make_pki(dir: &Path) -> Pki {
-    let files = CaFiles::in_dir(&dir.join("ca"));
-    let ca_pem = init_ca(&files, &CaOptions::default(), &KeyProtection::Unencrypted).unwrap();
-    let ca = CertificateAuthority::open(&files, None).unwrap();
-    let names = [
-        AltName::parse("localhost").unwrap(),
-        AltName::parse("127.0.0.1").unwrap(),
-    ];
-    let pair = ca
-        .issue_to_files(
-            &names,
-            KeyAlgorithm::EcdsaP256,
-            &KeyProtection::Unencrypted,
-            SignOptions {
-                days: 30,
-                profile: Profile::Server,
-            },
-            (dir.join("localhost.pem"), dir.join("localhost-key.pem")),
-            false,
-        )
-        .unwrap();
-    Pki {
-        ca_der: squirrel_pki::pem_file::certificates(ca_pem.as_bytes())
-            .unwrap()
-            .remove(0),
-        cert: pair.cert_path,
-        key: pair.key_path,
-    }
-}
 
 /// A server on a free loopback port, serving until the runtime is dropped.
 fn serve(runtime: &tokio::runtime::Runtime, tls: Option<TlsFiles>) -> u16 {
@@ -69,13 +31,11 @@ fn serve(runtime: &tokio::runtime::Runtime, tls: Option<TlsFiles>) -> u16 {
     port
 }
 
+/// The server's files, open to everyone (no client CA).
 fn tls_files(pki: &Pki) -> TlsFiles {
     TlsFiles {
-        cert: pki.cert.clone(),
-        key: pki.key.clone(),
-        key_passphrase: None,
         client_ca: None,
-        crl: None,
+        ..pki.files.clone()
     }
 }
 
@@ -138,11 +98,11 @@ fn inspect_looks_at_any_chain_with_the_same_handshake() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let port = serve(&runtime, Some(tls_files(&pki)));
 
-    let target = Target::parse(&format!("https://127.0.0.1:{port}")).unwrap();
+    let target = Target::parse(&format!("https://localhost:{port}")).unwrap();
     let seen = client::presented_chain(&target, Duration::from_secs(5)).unwrap();
     assert_eq!(seen.version, TlsVersion::Tls13);
     assert_eq!(seen.alpn.as_deref(), Some("h2"), "inspect offers h2 first");
-    let served = std::fs::read(&pki.cert).unwrap();
+    let served = std::fs::read(&pki.files.cert).unwrap();
     assert_eq!(
         seen.chain,
         squirrel_pki::pem_file::certificates(&served).unwrap()

@@ -3,17 +3,17 @@
 //! but for the date), and HTTPS with a CA made by squirrel-pki, over
 //! HTTP/1.1 and HTTP/2 (ALPN), with a member's client certificate.
 
+mod common;
+
 use bytes::Bytes;
+use common::{make_pki, Pki};
 use rustls::pki_types::{CertificateDer, ServerName};
 use squirrel_http::routes::MEMBER_HEADER;
-use squirrel_http::{Limits, MessageSource, ServeOptions, Server, SiteSources, TlsFiles};
-use squirrel_pki::ca::{init_ca, CaFiles, CaOptions};
-use squirrel_pki::issue::issue_paths;
-use squirrel_pki::{
-    AltName, CertificateAuthority, KeyAlgorithm, KeyProtection, PrivateKey, Profile, SignOptions,
+use squirrel_http::{
+    Limits, MessageSource, ReloadHandle, ServeOptions, Server, SiteSources, TlsFiles,
 };
+use squirrel_pki::PrivateKey;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 /// A server running in the test's runtime; stopped by `stop`.
 struct Running {
     addr: SocketAddr,
+    reload: ReloadHandle,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -45,6 +46,7 @@ impl Running {
         };
         let server = Server::bind(options).await.expect("the server binds");
         let addr = server.local_addr();
+        let reload = server.reload_handle();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             let until = async {
@@ -52,7 +54,12 @@ impl Running {
             };
             server.run(until).await.expect("the server runs");
         });
-        Running { addr, stop, task }
+        Running {
+            addr,
+            reload,
+            stop,
+            task,
+        }
     }
 
     async fn stop(self) {
@@ -261,56 +268,6 @@ async fn a_stop_closes_idle_connections_and_lets_answers_finish() {
     assert_eq!(idle.read_to_end(&mut rest).await.unwrap(), 0, "closed");
 }
 
-/// A CA, a server certificate for localhost and a member's certificate,
-/// all made by squirrel-pki in `dir`.
-struct Pki {
-    ca_der: Vec<u8>,
-    files: TlsFiles,
-    member_chain: Vec<Vec<u8>>,
-    member_key: PathBuf,
-}
-
-fn make_pki(dir: &Path) -> Pki {
-    let ca_files = CaFiles::in_dir(&dir.join("ca"));
-    init_ca(
-        &ca_files,
-        &CaOptions::default(),
-        &KeyProtection::Unencrypted,
-    )
-    .unwrap();
-    let ca = CertificateAuthority::open(&ca_files, None).unwrap();
-    let issue = |name: &str, profile: Profile| {
-        let names = [AltName::parse(name).unwrap()];
-        ca.issue_to_files(
-            &names,
-            KeyAlgorithm::EcdsaP256,
-            &KeyProtection::Unencrypted,
-            SignOptions {
-                profile,
-                ..SignOptions::default()
-            },
-            issue_paths(dir, &names, profile),
-            false,
-        )
-        .unwrap()
-    };
-    let server = issue("localhost", Profile::Server);
-    let alice = issue("alice", Profile::Client);
-    let ca_pem = std::fs::read(&ca_files.cert).unwrap();
-    Pki {
-        ca_der: squirrel_pki::pem_file::certificates(&ca_pem).unwrap()[0].clone(),
-        files: TlsFiles {
-            cert: server.cert_path,
-            key: server.key_path,
-            key_passphrase: None,
-            client_ca: Some(ca_files.cert.clone()),
-            crl: None,
-        },
-        member_chain: vec![alice.issued.der],
-        member_key: alice.key_path,
-    }
-}
-
 /// A TLS connection to `addr` as the member, offering `alpn`.
 async fn connect_tls(
     pki: &Pki,
@@ -425,4 +382,70 @@ async fn https_serves_members_over_http1_and_http2() {
     );
     server.stop().await;
     let _ = driver.await;
+}
+
+/// Reads one HTTP/1 answer whose body ends with `last`.
+async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S, last: &str) -> String {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&out).ends_with(last) {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&out));
+        out.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn a_member_revoked_by_a_reload_loses_the_connections_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let crl = dir.path().join("crl.pem");
+    std::fs::write(&crl, pki.ca.crl(7).unwrap()).unwrap();
+    let files = TlsFiles {
+        crl: Some(crl.clone()),
+        ..pki.files.clone()
+    };
+    let server = Running::start(Some(files)).await;
+    let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    // Two keep-alive connections, HTTP/1.1 and HTTP/2, opened while alice
+    // is a member.
+    let mut h1 = connect_tls(&pki, server.addr, b"http/1.1").await;
+    h1.write_all(get).await.unwrap();
+    assert!(read_answer(&mut h1, "fluffy tail").await.starts_with(OK));
+    let h2 = connect_tls(&pki, server.addr, b"h2").await;
+    let (mut client, connection) = h2::client::handshake(h2).await.expect("HTTP/2 starts");
+    let driver = tokio::spawn(connection);
+    let status = |client: &mut h2::client::SendRequest<Bytes>| {
+        let request = hyper::Request::get("https://localhost/").body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        async move { response.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(&mut client).await, 200);
+
+    // A reload that changes nothing keeps serving her.
+    server.reload.reload_and_wait().await;
+    h1.write_all(get).await.unwrap();
+    assert!(read_answer(&mut h1, "fluffy tail").await.starts_with(OK));
+
+    // Revoked, a new CRL, a reload: her open connections are refused.
+    pki.ca
+        .revoke(&pki.member_serial, "affiliationChanged".parse().unwrap())
+        .unwrap();
+    std::fs::write(&crl, pki.ca.crl(7).unwrap()).unwrap();
+    server.reload.reload_and_wait().await;
+    let refused = exchange(&mut h1, get).await;
+    assert_eq!(
+        refused,
+        http1(
+            "HTTP/1.1 403 Forbidden",
+            &[TEXT, CLOSE],
+            "not a member any more: the client's certificate is revoked; the connection is closed\n"
+        )
+    );
+    assert_eq!(status(&mut client).await, 403);
+    drop(client);
+    let _ = driver.await;
+    server.stop().await;
 }

@@ -353,6 +353,22 @@ fn a_revoked_member_cannot_come_back_by_resuming_a_session() {
         );
         assert!(!after.contains(greeted), "{version} let bob in: {after}");
     }
+    // A TLS 1.1 client is told apart in the log.
+    let old = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{}", server.port),
+        ])
+        .args(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!old.status.success());
     let (_, log) = server.stop();
     assert!(log.contains("the client's certificate is revoked"), "{log}");
+    assert!(
+        log.contains("unsupported protocol version: the client speaks neither TLS 1.3 nor TLS 1.2"),
+        "{log}"
+    );
 }
