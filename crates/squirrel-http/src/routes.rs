@@ -3,7 +3,9 @@
 //! - `GET`/`HEAD /`: the secret as text/plain, a small HTML page for a
 //!   browser (Accept prefers text/html), or a fresh Fernet token (step 7);
 //! - `GET`/`HEAD /healthz`: `ok`, for monitors;
-//! - 404 elsewhere, 405 (with `Allow`) for other methods.
+//! - 404 elsewhere, 405 (with `Allow`) for other methods;
+//! - 400 for what RFC 9112 forbids and hyper lets through (no Host, or
+//!   two), with the connection closed.
 //!
 //! Every answer is a hyper [`Response`] with a [`Full`] body, whatever the
 //! HTTP version: hyper writes it as HTTP/1.x or HTTP/2 and adds
@@ -18,10 +20,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body;
 use hyper::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
-    SERVER,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH,
+    CONTENT_TYPE, HOST, SERVER,
 };
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use std::sync::LazyLock;
 
 /// What every route answers.
@@ -44,6 +46,8 @@ struct Heads {
     /// The secret as a page.
     page: HeaderMap,
 }
+
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
 static HEADS: LazyLock<Heads> = LazyLock::new(|| {
     let head = |values: &[(HeaderName, HeaderValue)]| values.iter().cloned().collect::<HeaderMap>();
@@ -90,12 +94,32 @@ impl Caller {
 
 /// Answers one request.
 pub fn respond<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
+    if let Some(problem) = framing_problem(req) {
+        let mut res = plain(StatusCode::BAD_REQUEST, problem);
+        res.headers_mut().insert(CONNECTION, CLOSE);
+        return res;
+    }
     let res = route(site, caller, req);
     if req.method() == Method::HEAD {
         without_body(res)
     } else {
         res
     }
+}
+
+/// What RFC 9112 forbids and hyper lets through: an HTTP/1.1 request
+/// without exactly one Host (3.2), an HTTP/1.0 one with several. (hyper
+/// itself refuses conflicting Content-Length values, signs, non-digits and
+/// overflows, and counts a repeated equal value once, as 6.3 allows.) A
+/// server that guesses here is open to request smuggling behind a proxy
+/// that guesses otherwise.
+fn framing_problem<B>(req: &Request<B>) -> Option<&'static str> {
+    let http1 = req.version() == Version::HTTP_11 || req.version() == Version::HTTP_10;
+    let hosts = req.headers().get_all(HOST).iter().count();
+    if http1 && (hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11)) {
+        return Some("bad request: HTTP/1.1 needs exactly one Host header\n");
+    }
+    None
 }
 
 fn route<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {

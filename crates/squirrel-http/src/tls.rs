@@ -230,7 +230,8 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
             path: files.key.clone(),
             problem: format!("rustls refused the certificate and key: {e}"),
         })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // curl --http1.0 offers only http/1.0; nginx accepts it too.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"http/1.0".to_vec()];
     config.ignore_client_order = true;
     let (session_storage, ticketer, generation) = shared.resumption_for(members_trust)?;
     config.session_storage = session_storage;

@@ -111,6 +111,7 @@ const SERVER: &str = "server: squirrel";
 const NO_STORE: &str = "cache-control: no-store";
 const CLOSE: &str = "connection: close";
 const NOT_FOUND: &str = "not found: the secret is at /\n";
+const NO_HOST: &str = "bad request: HTTP/1.1 needs exactly one Host header\n";
 
 /// An HTTP/1 answer as hyper writes it: the status line, the route's
 /// headers and hyper's `connection` in `headers`, then hyper's
@@ -172,7 +173,7 @@ async fn plain_http_answers_the_table_exactly() {
         ),
         (
             "405 with Allow for other methods; the body is skipped",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
             http1(
                 "HTTP/1.1 405 Method Not Allowed",
                 &[TEXT, SERVER, "allow: GET, HEAD"],
@@ -202,9 +203,38 @@ async fn plain_http_answers_the_table_exactly() {
                 + &http1("HTTP/1.1 404 Not Found", &[TEXT, SERVER, CLOSE], NOT_FOUND),
         ),
         (
-            "HTTP/1.1 without Host is answered, as it always was",
-            b"GET /healthz?probe=1 HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec(),
-            http1(OK, &[TEXT, SERVER, CLOSE], "ok\n"),
+            "400 for HTTP/1.1 without Host (RFC 9112 3.2), and the connection closes",
+            b"GET /healthz?probe=1 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[TEXT, SERVER, CLOSE], NO_HOST),
+        ),
+        (
+            "400 for two Host headers",
+            b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[TEXT, SERVER, CLOSE], NO_HOST),
+        ),
+        (
+            "a repeated, equal Content-Length counts once (RFC 9112 6.3 allows it)",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            http1(
+                "HTTP/1.1 405 Method Not Allowed",
+                &[TEXT, SERVER, "allow: GET, HEAD"],
+                "method not allowed: use GET or HEAD\n",
+            ) + &http1(OK, &[TEXT, SERVER, CLOSE], "ok\n"),
+        ),
+        (
+            "400 for conflicting Content-Length values (hyper)",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[CLOSE], ""),
+        ),
+        (
+            "400 for a signed Content-Length (hyper)",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[CLOSE], ""),
+        ),
+        (
+            "400 for an overflowing Content-Length (hyper)",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n".to_vec(),
+            http1("HTTP/1.1 400 Bad Request", &[CLOSE], ""),
         ),
         (
             "HTTP/1.0: one answer, then the server closes",
@@ -321,6 +351,19 @@ async fn https_serves_members_over_http1_and_http2() {
             &[TEXT, SERVER, NO_STORE, "x-squirrel-member: alice"],
             "fluffy tail"
         ) + &http1("HTTP/1.1 404 Not Found", &[TEXT, SERVER, CLOSE], NOT_FOUND)
+    );
+
+    // ALPN http/1.0, as `curl --http1.0 https://...` offers it (and nginx
+    // accepts it).
+    let mut h10 = connect_tls(&pki, server.addr, b"http/1.0").await;
+    let answer = exchange(&mut h10, b"GET / HTTP/1.0\r\n\r\n").await;
+    assert_eq!(
+        answer,
+        http1(
+            OK_10,
+            &[TEXT, SERVER, NO_STORE, "x-squirrel-member: alice"],
+            "fluffy tail"
+        )
     );
 
     let h2 = connect_tls(&pki, server.addr, b"h2").await;
