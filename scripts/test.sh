@@ -23,6 +23,8 @@ command -v update-ca-certificates >/dev/null || apt_install ca-certificates
 for tool in runuser setpriv; do
     command -v "$tool" >/dev/null || apt_install util-linux
 done
+# serve's test reads the listen backlog with ss.
+command -v ss >/dev/null || apt_install iproute2
 # The spy's tests (sniff_*) check squirrel's captures against tshark.
 if ! command -v tshark >/dev/null; then
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections

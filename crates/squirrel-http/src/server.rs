@@ -50,6 +50,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Connections beyond this wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// The length of that queue (listen's backlog; nginx's default, 511).
+    pub backlog: u32,
     /// How long a stop waits for in-flight requests.
     pub shutdown_grace: Duration,
 }
@@ -62,6 +64,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 16 * 1024,
             max_connections: 1024,
+            backlog: 511,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -138,24 +141,22 @@ impl Server {
         let shared = TlsShared::new(key_log)?;
         let site = options.sources.load(&shared)?;
         let addr = resolve(&options.listen)?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| ServeError::Bind {
-                addr: options.listen.clone(),
-                reason: match e.kind() {
-                    std::io::ErrorKind::AddrInUse => format!(
+        let listener = listen(addr, options.limits.backlog).map_err(|e| ServeError::Bind {
+            addr: options.listen.clone(),
+            reason: match e.kind() {
+                std::io::ErrorKind::AddrInUse => format!(
                     "the address is already in use ({e}): another server runs there; stop it or \
                      choose another --listen address"
                 ),
-                    std::io::ErrorKind::PermissionDenied => format!(
+                std::io::ErrorKind::PermissionDenied => format!(
                     "permission denied ({e}): ports below 1024 need root; choose a port above 1024"
                 ),
-                    std::io::ErrorKind::AddrNotAvailable => {
-                        format!("this machine has no such address ({e}); use 127.0.0.1 or [::1]")
-                    }
-                    _ => e.to_string(),
-                },
-            })?;
+                std::io::ErrorKind::AddrNotAvailable => {
+                    format!("this machine has no such address ({e}); use 127.0.0.1 or [::1]")
+                }
+                _ => e.to_string(),
+            },
+        })?;
         let local_addr = listener.local_addr()?;
         defer_accept(&listener, options.limits.handshake_timeout);
         Ok(Server {
@@ -290,6 +291,20 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// A listening socket on `addr` with `backlog` (tokio's `bind` has 1024),
+/// SO_REUSEADDR as every server sets it, so that a restart does not wait
+/// for the old connections' TIME_WAIT.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// TCP_DEFER_ACCEPT: a connection is handed to the server only once the

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Most connections served at once; more wait.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Length of the kernel's queue of connections not yet accepted (nginx's default).
+    #[arg(long, value_name = "N", default_value_t = 511)]
+    pub backlog: u32,
     /// Seconds a stop waits for requests in flight.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub shutdown_grace: u64,
@@ -125,6 +128,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             idle_timeout: Duration::from_secs(args.idle_timeout),
             max_header_bytes: args.max_header_bytes,
             max_connections: args.max_connections.max(1),
+            backlog: args.backlog.max(1),
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
         },
     };

@@ -118,7 +118,20 @@ fn limits_and_key_logs_and_ipv6() {
         "1",
         "--header-timeout",
         "1",
+        "--backlog",
+        "77",
     ]);
+    // The listen backlog (ss shows it as the listening socket's Send-Q).
+    let ss = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{}", server.port)])
+        .output()
+        .expect("ss (iproute2)");
+    let ss = String::from_utf8_lossy(&ss.stdout);
+    assert_eq!(
+        ss.split_whitespace().nth(2),
+        Some("77"),
+        "the backlog: {ss}"
+    );
     assert!(
         server.url.starts_with("https://localhost:"),
         "{}",
