@@ -28,6 +28,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -237,6 +238,8 @@ impl Server {
             ..
         } = self;
         spawn_reloader(state.clone(), sources.clone(), shared.clone(), reload);
+        let handshake_timeouts = Arc::new(AtomicU64::new(0));
+        spawn_timeout_reporter(handshake_timeouts.clone(), limits.handshake_timeout);
         if let Some(path) = sources.message_file() {
             spawn_message_watcher(state.clone(), sources.clone(), path.to_path_buf());
         }
@@ -266,6 +269,7 @@ impl Server {
                 watcher: graceful.watcher(),
                 limits: limits.clone(),
                 peer,
+                handshake_timeouts: handshake_timeouts.clone(),
             };
             tokio::spawn(async move {
                 connection.serve(tcp).await;
@@ -273,6 +277,7 @@ impl Server {
             });
         }
         drop(listener);
+        report_timeouts(&handshake_timeouts, limits.handshake_timeout);
         info!(
             "stopping: no new connections; waiting up to {:?} for requests in flight",
             limits.shutdown_grace
@@ -378,6 +383,8 @@ struct Connection {
     watcher: Watcher,
     limits: Limits,
     peer: SocketAddr,
+    /// TLS handshakes that timed out, reported by `spawn_timeout_reporter`.
+    handshake_timeouts: Arc<AtomicU64>,
 }
 
 impl Connection {
@@ -406,7 +413,10 @@ impl Connection {
                 return;
             }
             Err(_) => {
-                warn!(
+                // Counted, and told once per interval: a slowloris of
+                // thousands of silent connections is one line, not thousands.
+                self.handshake_timeouts.fetch_add(1, Ordering::Relaxed);
+                debug!(
                     "TLS handshake from {} timed out after {:?}",
                     self.peer, self.limits.handshake_timeout
                 );
@@ -491,6 +501,27 @@ struct How {
     caller: Caller,
     /// A member's certificate, checked again after reloads.
     membership: Option<Membership>,
+}
+
+/// Every ten seconds, one WARN line for the TLS handshakes that timed out
+/// in that interval, if any (and a last one when the server stops).
+fn spawn_timeout_reporter(count: Arc<AtomicU64>, limit: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(10));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            report_timeouts(&count, limit);
+        }
+    });
+}
+
+/// Tells the handshakes that timed out since the last report, if any.
+fn report_timeouts(count: &AtomicU64, limit: Duration) {
+    let n = count.swap(0, Ordering::Relaxed);
+    if n > 0 {
+        warn!("{n} TLS handshake(s) timed out after {limit:?} since the last report");
+    }
 }
 
 fn spawn_reloader(
