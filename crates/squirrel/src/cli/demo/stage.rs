@@ -21,10 +21,17 @@ use std::time::Duration;
 /// A `squirrel serve` running in this process; stopped when dropped.
 pub struct Running {
     pub port: u16,
-    pub reload: ReloadHandle,
+    reload: ReloadHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), squirrel_http::ServeError>>>,
     runtime: tokio::runtime::Handle,
+}
+
+impl Running {
+    /// Reloads the server's files, as SIGHUP does, and waits until done.
+    pub fn reload(&self) {
+        self.runtime.block_on(self.reload.reload_and_wait());
+    }
 }
 
 /// Starts a server on 127.0.0.1 with a free port.
