@@ -228,8 +228,7 @@ fn load_keys(args: &KeyArgs) -> Result<Fernet> {
         keys.push(Key::from_base64(text).map_err(|err| anyhow!("--key #{}: {err}", i + 1))?);
     }
     for path in &args.key_files {
-        let bytes =
-            files::read_at_most(path, MAX_KEY_FILE).map_err(|e| anyhow!("--key-file: {e}"))?;
+        let bytes = read_flag_file(path, MAX_KEY_FILE, "--key-file")?;
         let text = String::from_utf8(bytes).map_err(|_| {
             anyhow!(
                 "--key-file {} is not text: write one key per line, as printed by `squirrel \
@@ -329,10 +328,20 @@ const MAX_KEY_FILE: u64 = 64 << 10;
 /// memory (by Python's `cryptography` too); larger data wants streaming.
 const MAX_INPUT: u64 = 256 << 20;
 
+/// Reads the file given to `flag`, refusing more than `limit` bytes.
+fn read_flag_file(path: &Path, limit: u64, flag: &str) -> Result<Vec<u8>> {
+    files::read_at_most(path, limit).map_err(|e| match e {
+        squirrel_pki::PkiError::Read { error, .. } => {
+            anyhow::Error::new(error).context(format!("cannot read {flag} {}", path.display()))
+        }
+        too_large => anyhow!("{flag}: {too_large}"),
+    })
+}
+
 /// Reads `--in FILE` or stdin, refusing more than [`MAX_INPUT`] bytes.
 pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>> {
     match path {
-        Some(path) => files::read_at_most(path, MAX_INPUT).map_err(|e| anyhow!("--in: {e}")),
+        Some(path) => read_flag_file(path, MAX_INPUT, "--in"),
         None => {
             let mut buf = Vec::new();
             std::io::stdin()
