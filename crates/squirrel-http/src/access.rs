@@ -116,7 +116,11 @@ mod tests {
 
     #[test]
     fn lines_name_request_status_size_time_tls_and_member() {
-        let get = Request::builder().uri("/?x=1").body(()).unwrap();
+        let get = Request::builder()
+            .uri("/?x=1")
+            .header("host", "x")
+            .body(())
+            .unwrap();
         assert_eq!(
             line(&get, "-", &Caller::default()),
             "127.0.0.1:50312 \"GET /?x=1 HTTP/1.1\" 200 11 0.012ms - -"

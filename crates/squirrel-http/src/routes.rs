@@ -261,7 +261,7 @@ mod tests {
     }
 
     fn get(path: &str, accept: Option<&str>) -> Request<()> {
-        let mut b = Request::builder().uri(path);
+        let mut b = Request::builder().uri(path).header("host", "x");
         if let Some(a) = accept {
             b = b.header("accept", a);
         }
@@ -327,7 +327,12 @@ mod tests {
             parts(respond(&s, &c, &get("/healthz", None))),
             (200, strings(&TEXT_HEADERS), Bytes::from_static(b"ok\n"))
         );
-        let post = Request::builder().method("POST").uri("/").body(()).unwrap();
+        let post = Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", "x")
+            .body(())
+            .unwrap();
         assert_eq!(
             parts(respond(&s, &c, &post)),
             (
@@ -337,6 +342,34 @@ mod tests {
             )
         );
         assert!(!prefers_html("text/plain, text/html;q=0.5"));
+    }
+
+    #[test]
+    fn http1_requests_need_exactly_one_host() {
+        let s = site();
+        let c = Caller::default();
+        let refused = |req: &Request<()>| parts(respond(&s, &c, req)).0;
+        let no_host = Request::builder().uri("/").body(()).unwrap();
+        assert_eq!(refused(&no_host), 400);
+        let two = Request::builder()
+            .uri("/")
+            .header("host", "x")
+            .header("host", "y")
+            .body(())
+            .unwrap();
+        assert_eq!(refused(&two), 400);
+        let http10 = Request::builder()
+            .uri("/")
+            .version(Version::HTTP_10)
+            .body(())
+            .unwrap();
+        assert_eq!(refused(&http10), 200, "HTTP/1.0 may leave Host out");
+        let http2 = Request::builder()
+            .uri("https://localhost/")
+            .version(Version::HTTP_2)
+            .body(())
+            .unwrap();
+        assert_eq!(refused(&http2), 200, "HTTP/2 names the host in :authority");
     }
 
     #[test]
