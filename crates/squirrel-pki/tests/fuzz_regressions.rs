@@ -42,3 +42,15 @@ AAAAAAAAAAAAAAAAAAAAAA==\n\
         assert!(PrivateKey::from_pem(pem.as_bytes(), None).is_err(), "{tag}");
     }
 }
+
+/// fuzz target `csr_sign`: a correctly self-signed request whose subject
+/// has an attribute type OID starting {4 11 ...}, which has no DER form.
+/// `parse_csr` copied it and rcgen (yasna) panicked writing the
+/// certificate: `pki sign` crashed on a hostile request. It must be
+/// refused with an error instead.
+#[test]
+fn a_subject_field_with_an_invalid_oid_is_refused_not_a_panic() {
+    let der = include_bytes!("data/fuzz_csr_invalid_oid.der");
+    let err = squirrel_pki::csr::parse_csr(der).expect_err("the subject cannot be copied");
+    assert!(err.to_string().contains("invalid field type"), "{err}");
+}
