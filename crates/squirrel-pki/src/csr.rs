@@ -169,7 +169,10 @@ pub fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName> {
         let text = || std::str::from_utf8(data).map_err(|_| unsupported("invalid text"));
         let value = match attr.attr_value().header.tag() {
             Tag::PrintableString => DnValue::PrintableString(
-                text()?
+                // rcgen accepts '?', which its writer (yasna) panics on.
+                Some(text()?)
+                    .filter(|t| !t.contains('?'))
+                    .ok_or_else(|| unsupported("a bad PrintableString"))?
                     .try_into()
                     .map_err(|_| unsupported("a bad PrintableString"))?,
             ),
