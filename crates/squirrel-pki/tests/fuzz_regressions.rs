@@ -54,3 +54,13 @@ fn a_subject_field_with_an_invalid_oid_is_refused_not_a_panic() {
     let err = squirrel_pki::csr::parse_csr(der).expect_err("the subject cannot be copied");
     assert!(err.to_string().contains("invalid field type"), "{err}");
 }
+
+/// fuzz target `csr_sign`: a self-signed request whose subject CN is the
+/// PrintableString "lea?.test". rcgen accepts '?', yasna panics writing
+/// it: `pki sign` crashed. It must be refused with an error instead.
+#[test]
+fn a_printable_string_with_a_question_mark_is_refused_not_a_panic() {
+    let der = include_bytes!("data/fuzz_csr_printable_question_mark.der");
+    let err = squirrel_pki::csr::parse_csr(der).expect_err("the subject cannot be copied");
+    assert!(err.to_string().contains("bad PrintableString"), "{err}");
+}
