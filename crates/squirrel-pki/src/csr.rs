@@ -155,11 +155,24 @@ pub fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName> {
             .iter()
             .ok_or_else(|| unsupported("an unusual field type"))?
             .collect();
+        // rcgen (yasna) panics writing an OID that has no canonical DER.
+        let writable = match oid[..] {
+            [first, second, ..] => {
+                first < 3 && (first == 2 || second < 40) && second < u64::MAX - 80
+            }
+            _ => false,
+        };
+        if !writable {
+            return Err(unsupported("an invalid field type"));
+        }
         let data = attr.attr_value().data;
         let text = || std::str::from_utf8(data).map_err(|_| unsupported("invalid text"));
         let value = match attr.attr_value().header.tag() {
             Tag::PrintableString => DnValue::PrintableString(
-                text()?
+                // rcgen accepts '?', which its writer (yasna) panics on.
+                Some(text()?)
+                    .filter(|t| !t.contains('?'))
+                    .ok_or_else(|| unsupported("a bad PrintableString"))?
                     .try_into()
                     .map_err(|_| unsupported("a bad PrintableString"))?,
             ),

@@ -119,6 +119,18 @@ pub enum KeyProtection {
     Encrypted { passphrase: Passphrase, kdf: Kdf },
 }
 
+/// Whether `from_pem` needs a passphrase for this block: PKCS#8
+/// `ENCRYPTED PRIVATE KEY`, or a legacy `Proc-Type: 4,ENCRYPTED` header on
+/// the PKCS#1 and SEC1 blocks it decrypts (on a `PRIVATE KEY` block such a
+/// header is ignored, as `from_pem` ignores it).
+fn block_is_encrypted(block: &pem::Pem) -> bool {
+    match block.tag() {
+        "ENCRYPTED PRIVATE KEY" => true,
+        "RSA PRIVATE KEY" | "EC PRIVATE KEY" => legacy_pem::is_encrypted(block),
+        _ => false,
+    }
+}
+
 /// A private key, with its signing key pair ready for rcgen.
 pub struct PrivateKey {
     key_pair: KeyPair,
@@ -242,7 +254,7 @@ impl PrivateKey {
     /// True when the PEM key needs a passphrase to be read.
     pub fn pem_is_encrypted(text: &[u8]) -> Result<bool> {
         let block = crate::pem_file::single_key_block(text)?;
-        Ok(block.tag() == "ENCRYPTED PRIVATE KEY" || legacy_pem::is_encrypted(&block))
+        Ok(block_is_encrypted(&block))
     }
 
     fn from_pem_block(block: &pem::Pem, passphrase: Option<&Passphrase>) -> Result<Self> {
@@ -269,8 +281,7 @@ impl PrivateKey {
             }
             other => return Err(crate::pem_file::wrong_type(other, "a private key")),
         };
-        let encrypted = passphrase.is_some()
-            && (block.tag() == "ENCRYPTED PRIVATE KEY" || legacy_pem::is_encrypted(block));
+        let encrypted = passphrase.is_some() && block_is_encrypted(block);
         let format = match key {
             PrivateKeyDer::Pkcs1(_) => KeyFormat::Pkcs1,
             PrivateKeyDer::Sec1(_) => KeyFormat::Sec1,
