@@ -54,7 +54,8 @@ pub struct ServeArgs {
     /// Seconds allowed for a TLS handshake.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub handshake_timeout: u64,
-    /// Seconds allowed to receive request headers (also ends idle HTTP/1.1 keep-alive).
+    /// Seconds allowed to receive a request's headers, from their first byte (HTTP/1.x; an idle
+    /// keep-alive connection is ended by --idle-timeout).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub header_timeout: u64,
     /// Seconds without traffic after which a connection is closed.
