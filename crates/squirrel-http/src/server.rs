@@ -11,7 +11,9 @@
 use crate::access;
 use crate::error::ServeError;
 use crate::handshake::TlsVersion;
+use crate::idle::{IdleConnections, Tracked};
 use crate::keylog::KeyLogFile;
+use crate::listener::{defer_accept, listen};
 use crate::membership::Membership;
 use crate::routes::{respond, Caller};
 use crate::site::{stamp, Site, SiteSources};
@@ -247,11 +249,8 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));
         tokio::pin!(shutdown);
+        let idle = Arc::new(IdleConnections::default());
         loop {
-            let permit = tokio::select! {
-                _ = &mut shutdown => break,
-                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            };
             let (tcp, peer) = tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
@@ -263,6 +262,23 @@ impl Server {
                     }
                 },
             };
+            // Every slot taken: the connection idle the longest makes room
+            // (else the new one waits for a slot, as in the accept queue).
+            let permit = match slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    if idle.close_oldest() {
+                        debug!(
+                            "all {} slots taken: closing the oldest idle connection",
+                            limits.max_connections
+                        );
+                    }
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                    }
+                }
+            };
             let connection = Connection {
                 state: state.clone(),
                 protocols: protocols.clone(),
@@ -270,9 +286,13 @@ impl Server {
                 limits: limits.clone(),
                 peer,
                 handshake_timeouts: handshake_timeouts.clone(),
+                idle: idle.clone(),
+                tracked: idle.register(),
             };
+            let (open, tracked) = (idle.clone(), connection.tracked.clone());
             tokio::spawn(async move {
                 connection.serve(tcp).await;
+                open.unregister(&tracked);
                 drop(permit);
             });
         }
@@ -296,39 +316,6 @@ impl Server {
         }
         Ok(())
     }
-}
-
-/// A listening socket on `addr` with `backlog` (tokio's `bind` has 1024),
-/// SO_REUSEADDR as every server sets it, so that a restart does not wait
-/// for the old connections' TIME_WAIT.
-fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(backlog)
-}
-
-/// TCP_DEFER_ACCEPT: a connection is handed to the server only once the
-/// client has sent something (in HTTP and TLS the client speaks first), so
-/// the server is not woken for connections that have nothing to say yet.
-/// nginx offers the same as `listen ... deferred`. Best effort.
-fn defer_accept(listener: &TcpListener, limit: Duration) {
-    use std::os::fd::AsRawFd;
-    let seconds: libc::c_int = limit.as_secs().clamp(1, 60) as libc::c_int;
-    // SAFETY: a valid socket descriptor, an int option of the right size.
-    let _ = unsafe {
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
 }
 
 fn resolve(listen: &str) -> Result<SocketAddr, ServeError> {
@@ -385,6 +372,9 @@ struct Connection {
     peer: SocketAddr,
     /// TLS handshakes that timed out, reported by `spawn_timeout_reporter`.
     handshake_timeouts: Arc<AtomicU64>,
+    /// Open connections, to close the idle one at the limit.
+    idle: Arc<IdleConnections>,
+    tracked: Arc<Tracked>,
 }
 
 impl Connection {
@@ -458,6 +448,7 @@ impl Connection {
         );
         let peer = self.peer;
         let state = self.state;
+        let (idle, tracked) = (self.idle.clone(), self.tracked.clone());
         let How {
             http2,
             tls_version,
@@ -468,6 +459,7 @@ impl Connection {
         let membership = membership.map(Arc::new);
         let service = service_fn(move |req: Request<Incoming>| {
             headers_done.mark();
+            idle.busy(&tracked);
             let started = Instant::now();
             let site = state.load();
             let res = match membership.as_ref().and_then(|m| m.recheck(&site)) {
@@ -478,6 +470,7 @@ impl Connection {
                 None => respond(&site, &caller, &req),
             };
             access::record(peer, &req, &res, started, tls_version, &caller);
+            idle.idle(&tracked);
             std::future::ready(Ok::<_, Infallible>(res))
         });
         let protocol = if http2 {
@@ -486,8 +479,13 @@ impl Connection {
             &self.protocols.http1
         };
         let conn = protocol.serve_connection(TokioIo::new(io), service);
-        if let Err(e) = self.watcher.watch(conn.into_owned()).await {
-            debug!("connection from {peer} ended: {e}");
+        tokio::select! {
+            ended = self.watcher.watch(conn.into_owned()) => if let Err(e) = ended {
+                debug!("connection from {peer} ended: {e}");
+            },
+            () = self.tracked.close.notified() => {
+                debug!("closed the idle connection from {peer} to make room");
+            }
         }
     }
 }

@@ -31,6 +31,17 @@ struct Running {
 
 impl Running {
     async fn start(tls: Option<TlsFiles>) -> Running {
+        Running::start_with(
+            tls,
+            Limits {
+                shutdown_grace: Duration::from_secs(2),
+                ..Limits::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_with(tls: Option<TlsFiles>, limits: Limits) -> Running {
         let options = ServeOptions {
             listen: "127.0.0.1:0".into(),
             sources: SiteSources {
@@ -39,10 +50,7 @@ impl Running {
                 fernet: None,
             },
             keylog: None,
-            limits: Limits {
-                shutdown_grace: Duration::from_secs(2),
-                ..Limits::default()
-            },
+            limits,
         };
         let server = Server::bind(options).await.expect("the server binds");
         let addr = server.local_addr();
@@ -490,5 +498,50 @@ async fn a_member_revoked_by_a_reload_loses_the_connections_it_holds() {
     assert_eq!(status(&mut client).await, 403);
     drop(client);
     let _ = driver.await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn at_the_limit_the_oldest_idle_connection_makes_room() {
+    let server = Running::start_with(
+        None,
+        Limits {
+            max_connections: 2,
+            shutdown_grace: Duration::from_secs(2),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Two keep-alive clients take both slots, answer, and sit idle.
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first.write_all(get).await.unwrap();
+    assert!(read_answer(&mut first, "fluffy tail").await.starts_with(OK));
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second.write_all(get).await.unwrap();
+    assert!(read_answer(&mut second, "fluffy tail")
+        .await
+        .starts_with(OK));
+    // A third is answered at once (the idle timeout is 60 s): the first,
+    // idle the longest, was closed for it.
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third.write_all(get).await.unwrap();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        read_answer(&mut third, "fluffy tail"),
+    )
+    .await
+    .expect("the third client is served without waiting for an idle timeout");
+    assert!(answer.starts_with(OK));
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "the oldest idle connection was closed"
+    );
+    second.write_all(get).await.unwrap();
+    assert!(read_answer(&mut second, "fluffy tail")
+        .await
+        .starts_with(OK));
     server.stop().await;
 }
