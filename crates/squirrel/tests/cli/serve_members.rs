@@ -2,6 +2,18 @@
 
 use crate::common::Scratch;
 
+/// `serve` for members only: localhost's certificate, the CA's members, its CRL.
+const MEMBERS_ONLY: [&str; 8] = [
+    "--cert",
+    "localhost.pem",
+    "--key",
+    "localhost-key.pem",
+    "--client-ca",
+    "ca/ca.pem",
+    "--crl",
+    "crl.pem",
+];
+
 #[test]
 fn members_get_in_strangers_and_revoked_members_do_not() {
     let s = Scratch::new();
@@ -32,16 +44,7 @@ fn members_get_in_strangers_and_revoked_members_do_not() {
     .assert()
     .success();
     s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
-    let server = s.serve(&[
-        "--cert",
-        "localhost.pem",
-        "--key",
-        "localhost-key.pem",
-        "--client-ca",
-        "ca/ca.pem",
-        "--crl",
-        "crl.pem",
-    ]);
+    let server = s.serve(&MEMBERS_ONLY);
     assert!(
         server
             .banner
@@ -310,16 +313,7 @@ fn a_revoked_member_cannot_come_back_by_resuming_a_session() {
     s.ok(&["pki", "issue", "localhost", "--pass-file", "pw"]);
     let bob = s.issue(&["bob", "--client"]);
     s.ok(&["pki", "crl", "--out", "crl.pem", "--pass-file", "pw"]);
-    let server = s.serve(&[
-        "--cert",
-        "localhost.pem",
-        "--key",
-        "localhost-key.pem",
-        "--client-ca",
-        "ca/ca.pem",
-        "--crl",
-        "crl.pem",
-    ]);
+    let server = s.serve(&MEMBERS_ONLY);
     let greeted = "x-squirrel-member: bob";
     for (version, file) in [("-tls1_3", "s13.pem"), ("-tls1_2", "s12.pem")] {
         let first = s_client(&s, server.port, "bob", version, ("-sess_out", file));
