@@ -9,6 +9,7 @@ use crate::diagnose::{self, Failure, FailureKind, Trust};
 use crate::handshake::{client_config, handshake, Identity, TlsInfo};
 use crate::target::Target;
 use crate::verifiers::{system_roots, RecordingVerifier};
+use squirrel_pki::verify::AnchorPolicy;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct GetOptions {
     pub target: Target,
     /// Trust exactly these CAs (DER); `None`: the system's trusted CAs.
     pub anchors: Option<Vec<Vec<u8>>>,
+    /// How `anchors` are judged (`--legacy-ca` accepts the tutorial's CA).
+    pub anchor_policy: AnchorPolicy,
     /// A client certificate chain and key, for mutual TLS.
     pub identity: Option<Identity>,
     /// Skip verification of the server's certificate.
@@ -70,6 +73,7 @@ pub fn get(options: &GetOptions) -> Result<Fetched, Failure> {
     let explain = |e: &std::io::Error| {
         let trust = Trust {
             anchors: options.anchors.as_deref(),
+            anchor_policy: options.anchor_policy,
             client_certificate: options.identity.is_some(),
         };
         diagnose::tls_failure(e, target, &verifier.seen(), &trust)
@@ -110,6 +114,7 @@ pub fn presented_chain(target: &Target, timeout: Duration) -> Result<TlsInfo, Fa
     let explain = |e: &std::io::Error| {
         let trust = Trust {
             anchors: None,
+            anchor_policy: AnchorPolicy::System,
             client_certificate: false,
         };
         diagnose::tls_failure(e, target, &verifier.seen(), &trust)
@@ -293,8 +298,13 @@ fn verifier(options: &GetOptions) -> Result<RecordingVerifier, Failure> {
     if options.insecure {
         return Ok(RecordingVerifier::looking());
     }
-    let anchors = options.anchors.clone().unwrap_or_else(system_roots);
-    RecordingVerifier::trusting(&anchors)
+    if let Some(anchors) = &options.anchors {
+        return Ok(RecordingVerifier::strict(
+            anchors.clone(),
+            options.anchor_policy,
+        ));
+    }
+    RecordingVerifier::trusting(&system_roots())
         .map_err(|e| {
             Failure::new(
                 FailureKind::Input,

@@ -4,7 +4,7 @@
 
 use crate::target::Target;
 use crate::verifiers::system_roots;
-use squirrel_pki::verify::{self, Purpose, Verification};
+use squirrel_pki::verify::{self, Verification};
 
 /// Which layer failed; the exit code says it too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +201,8 @@ fn tls_on_plain(target: &Target) -> Failure {
 pub(crate) struct Trust<'a> {
     /// The CAs given with `--ca`; `None`: the system's.
     pub anchors: Option<&'a [Vec<u8>]>,
+    /// How they are judged.
+    pub anchor_policy: verify::AnchorPolicy,
     /// A client certificate was offered.
     pub client_certificate: bool,
 }
@@ -276,18 +278,14 @@ fn certificate_failure(
     chain: &[Vec<u8>],
     trust: &Trust,
 ) -> Failure {
-    let anchors = match trust.anchors {
-        Some(anchors) => anchors.to_vec(),
-        None => system_roots(),
+    let (anchors, anchor_policy) = match trust.anchors {
+        Some(anchors) => (anchors.to_vec(), trust.anchor_policy),
+        None => (system_roots(), verify::AnchorPolicy::System),
     };
     let report = verify::verify(&Verification {
-        anchors: &anchors,
-        intermediates: &chain[1..],
-        leaf: &chain[0],
         hostname: Some(&target.host),
-        at: squirrel_pki::ca::now(),
-        crls: &[],
-        purpose: Purpose::Server,
+        anchor_policy,
+        ..Verification::new(&anchors, &chain[1..], &chain[0])
     });
     let trusted = match trust.anchors {
         Some(_) => "the CA given with --ca",

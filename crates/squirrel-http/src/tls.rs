@@ -31,6 +31,9 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
     /// Revoked client certificates.
     pub crl: Option<PathBuf>,
+    /// Accept a client CA without extensions, like the tutorial's, with a
+    /// warning (`--legacy-ca`).
+    pub legacy_client_ca: bool,
 }
 
 /// What lives across reloads: resumption state and the key log.
@@ -146,6 +149,29 @@ pub struct Loaded {
     pub members: Option<Members>,
 }
 
+/// A client CA must be fit to be a CA, as for `pki verify --ca`; the
+/// tutorial's CA only with `--legacy-ca`.
+fn judge_client_ca(der: &[u8], path: &Path, legacy: bool) -> Result<(), ServeError> {
+    use squirrel_pki::strict::anchor::{self, AnchorVerdict};
+    let cert = describe::parse_certificate(der).map_err(|e| e.in_file(path))?;
+    match anchor::judge(&cert, squirrel_pki::ca::now()) {
+        AnchorVerdict::Fit => Ok(()),
+        AnchorVerdict::Legacy(_) if legacy => {
+            if let Some(warning) = anchor::legacy_warning(der) {
+                tracing::warn!("--client-ca {}: {warning}", path.display());
+            }
+            Ok(())
+        }
+        AnchorVerdict::Legacy(v) | AnchorVerdict::Unfit(v) => Err(ServeError::File {
+            path: path.to_path_buf(),
+            problem: format!(
+                "is not a usable client CA ({}): {}",
+                v.openssl_phrase, v.explanation
+            ),
+        }),
+    }
+}
+
 /// Reads the certificate and key (and client CA, CRL) and builds a rustls
 /// server configuration.
 pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> {
@@ -188,6 +214,7 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
             let mut roots = RootCertStore::empty();
             let mut trust = Vec::new();
             for der in read_certs(ca_path, "--client-ca")? {
+                judge_client_ca(&der, ca_path, files.legacy_client_ca)?;
                 trust.extend_from_slice(&der);
                 roots.add(CertificateDer::from(der)).map_err(|e| ServeError::File {
                     path: ca_path.clone(),

@@ -9,21 +9,36 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use squirrel_pki::verify::{self, AnchorPolicy, Verification};
 use std::sync::{Arc, Mutex};
 
 type Cert<'a> = CertificateDer<'a>;
 type Dss = DigitallySignedStruct;
 type Signature = Result<HandshakeSignatureValid, rustls::Error>;
 
-/// Records the presented chain; judges it with rustls's WebPki verifier,
-/// or not at all.
+/// Records the presented chain; judges it, or not at all.
 #[derive(Debug)]
 pub struct RecordingVerifier {
-    /// `None`: look without judging.
-    judge: Option<Arc<WebPkiServerVerifier>>,
+    judge: Judge,
     provider: Arc<CryptoProvider>,
     seen: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Who judges the chain.
+#[derive(Debug)]
+enum Judge {
+    /// Nobody: look without judging (`--insecure`, `pki inspect https://`).
+    Nobody,
+    /// rustls's WebPki verifier, against the system's store, as curl and
+    /// browsers judge public sites.
+    Rustls(Arc<WebPkiServerVerifier>),
+    /// `squirrel pki verify`'s rules, against CAs the user gave: a chain
+    /// `get --ca` accepts is one `pki verify --ca` accepts.
+    Squirrel {
+        anchors: Vec<Vec<u8>>,
+        policy: AnchorPolicy,
+    },
 }
 
 impl RecordingVerifier {
@@ -42,18 +57,27 @@ impl RecordingVerifier {
         let judge = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| rustls::Error::General(e.to_string()))?;
-        Ok(Some(Self::new(Some(judge), provider)))
+        Ok(Some(Self::new(Judge::Rustls(judge), provider)))
+    }
+
+    /// Judges chains as `squirrel pki verify` does, against CAs the user
+    /// gave (`get --ca`).
+    pub fn strict(anchors: Vec<Vec<u8>>, policy: AnchorPolicy) -> Self {
+        Self::new(
+            Judge::Squirrel { anchors, policy },
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
     }
 
     /// Lets the handshake go through whatever the certificate.
     pub fn looking() -> Self {
         Self::new(
-            None,
+            Judge::Nobody,
             Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
         )
     }
 
-    fn new(judge: Option<Arc<WebPkiServerVerifier>>, provider: Arc<CryptoProvider>) -> Self {
+    fn new(judge: Judge, provider: Arc<CryptoProvider>) -> Self {
         RecordingVerifier {
             judge,
             provider,
@@ -88,10 +112,32 @@ impl ServerCertVerifier for RecordingVerifier {
                 .collect();
         }
         match &self.judge {
-            Some(judge) => {
+            Judge::Rustls(judge) => {
                 judge.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
             }
-            None => Ok(ServerCertVerified::assertion()),
+            Judge::Squirrel { anchors, policy } => {
+                let intermediates: Vec<Vec<u8>> =
+                    intermediates.iter().map(|c| c.as_ref().to_vec()).collect();
+                let host = server_name.to_str();
+                let at = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+                    .map_err(|e| rustls::Error::General(e.to_string()))?;
+                let report = verify::verify(&Verification {
+                    hostname: Some(&host),
+                    at,
+                    anchor_policy: *policy,
+                    ..Verification::new(anchors, &intermediates, end_entity.as_ref())
+                })
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+                match report.failure {
+                    // The words are found again by `diagnose`, from the
+                    // recorded chain.
+                    Some(_) => Err(rustls::Error::InvalidCertificate(
+                        CertificateError::ApplicationVerificationFailure,
+                    )),
+                    None => Ok(ServerCertVerified::assertion()),
+                }
+            }
+            Judge::Nobody => Ok(ServerCertVerified::assertion()),
         }
     }
 

@@ -43,6 +43,7 @@ fn options(url: &str, anchors: Option<Vec<Vec<u8>>>) -> GetOptions {
     GetOptions {
         target: Target::parse(url).unwrap(),
         anchors,
+        anchor_policy: squirrel_pki::verify::AnchorPolicy::Strict,
         identity: None,
         insecure: false,
         timeout: Duration::from_secs(5),

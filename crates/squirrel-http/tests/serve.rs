@@ -455,6 +455,7 @@ async fn a_member_revoked_by_a_reload_loses_the_connections_it_holds() {
     std::fs::write(&crl, pki.ca.crl(7).unwrap()).unwrap();
     let files = TlsFiles {
         crl: Some(crl.clone()),
+        legacy_client_ca: false,
         ..pki.files.clone()
     };
     let server = Running::start(Some(files)).await;

@@ -28,6 +28,7 @@ pub mod passphrase;
 pub mod pem_file;
 pub mod revoke;
 pub mod sign;
+pub mod strict;
 pub mod truststore;
 pub mod verify;
 

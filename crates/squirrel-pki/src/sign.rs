@@ -145,6 +145,18 @@ impl CertificateAuthority {
                 }
             }
         }
+        // The Baseline Requirements (7.1.4.3) want the common name among
+        // the alternative names, and so do `pki verify` and `get`: the
+        // tutorial's request (CN my-site.com, SAN localhost) gets both.
+        if let Some(Ok(name)) = request.common_name.as_deref().map(AltName::parse) {
+            if !alt_names.contains(&name) {
+                notes.push(format!(
+                    "the common name {name} was added to the alternative names, as the \
+                     Baseline Requirements require"
+                ));
+                alt_names.insert(0, name);
+            }
+        }
         self.check_name_constraints(&alt_names)?;
 
         let now = now();

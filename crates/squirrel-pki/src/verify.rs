@@ -8,7 +8,10 @@
 
 use crate::describe::{self, parse_certificate};
 use crate::error::{PkiError, Result};
+use crate::strict::anchor::{self, AnchorVerdict};
+use crate::strict::{crl, issuer, leaf, Rule, Violation};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use std::cell::RefCell;
 use std::time::Duration;
 use time::OffsetDateTime;
 use webpki::{EndEntityCert, KeyUsage, RevocationCheckDepth, RevocationOptionsBuilder};
@@ -30,6 +33,42 @@ pub struct Verification<'a> {
     pub at: OffsetDateTime,
     pub crls: &'a [Vec<u8>],
     pub purpose: Purpose,
+    /// The most intermediate CAs a path may have (`--max-depth`).
+    pub max_depth: Option<usize>,
+    /// How the trust anchors are judged.
+    pub anchor_policy: AnchorPolicy,
+}
+
+/// How the trust anchors of a verification are judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AnchorPolicy {
+    /// A CA given by the user must be fit to be a CA (RFC 5280, BR).
+    #[default]
+    Strict,
+    /// As `Strict`, but a CA certificate without extensions, like the
+    /// tutorial's, is accepted with a warning (`--legacy-ca`).
+    AcceptLegacy,
+    /// The system's store, curated by the distribution: trusted as it is,
+    /// as rustls, curl and browsers do.
+    System,
+}
+
+impl<'a> Verification<'a> {
+    /// A verification with squirrel's defaults: now, for a server, no
+    /// CRL, no depth limit, legacy CAs refused.
+    pub fn new(anchors: &'a [Vec<u8>], intermediates: &'a [Vec<u8>], leaf: &'a [u8]) -> Self {
+        Verification {
+            anchors,
+            intermediates,
+            leaf,
+            hostname: None,
+            at: crate::ca::now(),
+            crls: &[],
+            purpose: Purpose::Server,
+            max_depth: None,
+            anchor_policy: AnchorPolicy::Strict,
+        }
+    }
 }
 
 /// Why a chain does not verify.
@@ -39,8 +78,18 @@ pub struct VerifyFailure {
     pub explanation: String,
     /// What OpenSSL (and so curl and Python requests) prints for it.
     pub openssl_phrase: &'static str,
-    /// webpki's name for it.
+    /// webpki's name for it, or squirrel's name of the rule broken.
     pub webpki_error: String,
+}
+
+impl From<Violation> for VerifyFailure {
+    fn from(v: Violation) -> Self {
+        VerifyFailure {
+            explanation: v.explanation,
+            openssl_phrase: v.openssl_phrase,
+            webpki_error: v.rule.to_string(),
+        }
+    }
 }
 
 /// The outcome of a verification: the failure if any, and warnings.
@@ -50,22 +99,45 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
-/// Verifies a chain. `Err` is for unusable input; a chain that does not
-/// verify is an `Ok` report with a failure.
-pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
-    let mut warnings = Vec::new();
-    let mut anchors = Vec::new();
+/// The error a path refused by squirrel's own rules is reported to webpki
+/// with, so that it goes on trying other paths; the rule itself is kept
+/// aside. (No CRL squirrel accepts partitions revocation reasons.)
+const REFUSED_BY_SQUIRREL: webpki::Error = webpki::Error::UnsupportedRevocationReasonsPartitioning;
+
+/// The trust anchors, as judged by [`strict::anchor`].
+struct Anchors {
+    usable: Vec<rustls_pki_types::TrustAnchor<'static>>,
+    /// Parallel to `usable`: accepted only because of `--legacy-ca`.
+    legacy: Vec<bool>,
+    /// Anchors refused, with the reason and their subject (DER).
+    refused: Vec<(Vec<u8>, Violation)>,
+}
+
+fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anchors> {
+    let mut anchors = Anchors {
+        usable: Vec::new(),
+        legacy: Vec::new(),
+        refused: Vec::new(),
+    };
     for der in v.anchors {
         let cert = parse_certificate(der)?;
-        let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
-        if !is_ca {
-            warnings.push(format!(
-                "the trust anchor {} has no basicConstraints CA:TRUE: squirrel accepts it, but \
-                 OpenSSL 3, curl and Python reject it (\"invalid CA certificate\"); reissue the \
-                 CA with `squirrel pki ca init`",
-                describe::short_name(cert.subject())
-            ));
-        }
+        let verdict = match v.anchor_policy {
+            AnchorPolicy::System => AnchorVerdict::Fit,
+            _ => anchor::judge(&cert, v.at),
+        };
+        let legacy = match verdict {
+            AnchorVerdict::Fit => false,
+            AnchorVerdict::Legacy(_) if v.anchor_policy == AnchorPolicy::AcceptLegacy => {
+                warnings.extend(anchor::legacy_warning(der));
+                true
+            }
+            AnchorVerdict::Legacy(violation) | AnchorVerdict::Unfit(violation) => {
+                anchors
+                    .refused
+                    .push((cert.subject().as_raw().to_vec(), violation));
+                continue;
+            }
+        };
         let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
             .map_err(|e| {
                 PkiError::invalid(
@@ -74,8 +146,31 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
                 )
             })?
             .to_owned();
-        anchors.push(anchor);
+        anchors.usable.push(anchor);
+        anchors.legacy.push(legacy);
     }
+    Ok(anchors)
+}
+
+/// Squirrel's rules for a path webpki found: its intermediates and length.
+fn check_path(path: &webpki::VerifiedPath<'_>, max_depth: Option<usize>) -> Rule {
+    let mut count = 0;
+    for cert in path.intermediate_certificates() {
+        count += 1;
+        let der = cert.der();
+        let Ok(parsed) = parse_certificate(der.as_ref()) else {
+            continue; // webpki parsed it: x509-parser's refusal is no rule
+        };
+        issuer::check_intermediate(&parsed)?;
+    }
+    issuer::depth_allowed(count, max_depth)
+}
+
+/// Verifies a chain. `Err` is for unusable input; a chain that does not
+/// verify is an `Ok` report with a failure.
+pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
+    let mut warnings = Vec::new();
+    let anchors = judge_anchors(v, &mut warnings)?;
     let leaf_der = CertificateDer::from(v.leaf);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|e| {
         PkiError::invalid(
@@ -102,9 +197,16 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
                 })
         })
         .collect::<Result<Vec<_>>>()?;
-    if let Some(failure) = crl_failure(v)? {
+    let leaf_cert = parse_certificate(v.leaf)?;
+    let issuers: Vec<_> = v
+        .anchors
+        .iter()
+        .chain(v.intermediates)
+        .filter_map(|der| parse_certificate(der).ok())
+        .collect();
+    if let Err(violation) = crl::check(v.crls, &leaf_cert, &issuers, v.at) {
         return Ok(VerifyReport {
-            failure: Some(failure),
+            failure: Some(violation.into()),
             warnings,
         });
     }
@@ -127,81 +229,95 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
         Purpose::Server => KeyUsage::server_auth(),
         Purpose::Client => KeyUsage::client_auth(),
     };
-    let result = leaf
-        .verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &intermediates,
-            time,
-            usage,
-            revocation,
-            None,
-        )
-        .map(|_| ())
-        .and_then(|()| match v.hostname {
-            Some(host) => {
-                let name = ServerName::try_from(host)
-                    .map_err(|_| webpki::Error::MalformedDnsIdentifier)?;
-                leaf.verify_is_valid_for_subject_name(&name)
-            }
-            None => Ok(()),
-        });
+    // webpki tries every candidate path (each CA certificate whose subject
+    // is the issuer's name); squirrel's rules refuse a candidate and let it
+    // try the next one, remembering why.
+    let refusal: RefCell<Option<Violation>> = RefCell::new(None);
+    let judge_path = |path: &webpki::VerifiedPath<'_>| {
+        check_path(path, v.max_depth).map_err(|violation| {
+            refusal.borrow_mut().get_or_insert(violation);
+            REFUSED_BY_SQUIRREL
+        })
+    };
+    let path = leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors.usable,
+        &intermediates,
+        time,
+        usage,
+        revocation,
+        Some(&judge_path),
+    );
+    let result = path.and_then(|path| {
+        if let Some(host) = v.hostname {
+            let name =
+                ServerName::try_from(host).map_err(|_| webpki::Error::MalformedDnsIdentifier)?;
+            leaf.verify_is_valid_for_subject_name(&name)?;
+        }
+        let anchor = path.anchor();
+        Ok(anchors
+            .usable
+            .iter()
+            .position(|a| {
+                a.subject == anchor.subject
+                    && a.subject_public_key_info == anchor.subject_public_key_info
+            })
+            .is_some_and(|i| anchors.legacy[i]))
+    });
     let failure = match result {
-        Ok(()) => None,
-        Err(e) => Some(explain(&e, v)?),
+        Ok(legacy) => leaf_failure(v, legacy, &mut warnings)?,
+        Err(REFUSED_BY_SQUIRREL) if refusal.borrow().is_some() => {
+            refusal.take().map(VerifyFailure::from)
+        }
+        Err(e) => match refused_anchor(v, &anchors.refused)? {
+            Some(violation) => Some(violation.into()),
+            None => Some(explain(&e, v)?),
+        },
     };
     Ok(VerifyReport { failure, warnings })
 }
 
-/// What webpki leaves unchecked in the CRLs of the leaf's issuer: a CRL
-/// number (RFC 5280 5.2.3: present, not critical) and a thisUpdate that
-/// is not in the future.
-fn crl_failure(v: &Verification<'_>) -> Result<Option<VerifyFailure>> {
-    use x509_parser::extensions::ParsedExtension;
-    use x509_parser::prelude::FromDer;
-    use x509_parser::revocation_list::CertificateRevocationList;
-    let leaf = parse_certificate(v.leaf)?;
-    for der in v.crls {
-        let Ok((_, crl)) = CertificateRevocationList::from_der(der) else {
-            continue; // webpki has refused it already, with its reason
-        };
-        if crl.issuer().as_raw() != leaf.issuer().as_raw() {
-            continue;
-        }
-        let issuer = describe::short_name(crl.issuer());
-        let number = crl
-            .extensions()
-            .iter()
-            .find(|e| matches!(e.parsed_extension(), ParsedExtension::CRLNumber(_)));
-        let problem = match number {
-            None => Some(format!(
-                "the CRL of {issuer} has no CRL number (RFC 5280 requires one); publish a new \
-                 CRL with `squirrel pki crl`"
-            )),
-            Some(ext) if ext.critical => Some(format!(
-                "the CRL of {issuer} marks its CRL number critical, which RFC 5280 forbids"
-            )),
-            Some(_) => None,
-        };
-        if let Some(explanation) = problem {
-            return Ok(Some(VerifyFailure {
-                explanation,
-                openssl_phrase: "unable to get certificate CRL",
-                webpki_error: "InvalidCrlNumber".into(),
-            }));
-        }
-        if crl.last_update().to_datetime() > v.at {
-            return Ok(Some(VerifyFailure {
-                explanation: format!(
-                    "the CRL of {issuer} is not valid yet (thisUpdate {}); check the clocks",
-                    describe::human_time(crl.last_update().to_datetime())
-                ),
-                openssl_phrase: "CRL is not yet valid",
-                webpki_error: "CrlNotValidYet".into(),
-            }));
+/// The leaf's own rules; with a legacy anchor, the Baseline Requirements'
+/// rules only warn (the tutorial's server certificate breaks two).
+fn leaf_failure(
+    v: &Verification<'_>,
+    legacy: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<VerifyFailure>> {
+    let cert = parse_certificate(v.leaf)?;
+    let Err(violation) = leaf::check(&cert, v.purpose, leaf::Profile::Baseline) else {
+        return Ok(None);
+    };
+    if legacy && leaf::check(&cert, v.purpose, leaf::Profile::Rfc5280).is_ok() {
+        warnings.push(format!(
+            "{} (accepted because the chain ends at a legacy CA)",
+            violation.explanation
+        ));
+        return Ok(None);
+    }
+    Ok(Some(violation.into()))
+}
+
+/// The chain leads to a CA given with --ca that is not fit to be trusted:
+/// that is the first thing to say (OpenSSL's "invalid CA certificate"),
+/// rather than "unknown issuer" or a fault further down.
+fn refused_anchor(
+    v: &Verification<'_>,
+    refused: &[(Vec<u8>, Violation)],
+) -> Result<Option<Violation>> {
+    if refused.is_empty() {
+        return Ok(None);
+    }
+    let mut issuers = vec![parse_certificate(v.leaf)?.issuer().as_raw().to_vec()];
+    for der in v.intermediates {
+        if let Ok(cert) = parse_certificate(der) {
+            issuers.push(cert.issuer().as_raw().to_vec());
         }
     }
-    Ok(None)
+    Ok(refused
+        .iter()
+        .find(|(subject, _)| issuers.contains(subject))
+        .map(|(_, violation)| violation.clone()))
 }
 
 /// Turns a webpki error into words, with OpenSSL's phrase.

@@ -58,6 +58,7 @@ pub fn make_pki(dir: &Path) -> Pki {
             key_passphrase: None,
             client_ca: Some(ca_files.cert.clone()),
             crl: None,
+            legacy_client_ca: false,
         },
         member_chain: vec![alice.issued.der],
         member_key: alice.key_path,

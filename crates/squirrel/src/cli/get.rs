@@ -21,6 +21,9 @@ pub struct GetArgs {
     /// Trust exactly the CA(s) in FILE (the tutorial's verify="ca-public-key.pem").
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// Accept a --ca without CA extensions, like the tutorial's ca-public-key.pem (with a warning).
+    #[arg(long, requires = "ca")]
+    pub legacy_ca: bool,
     /// Client certificate, for servers that admit members only.
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
@@ -89,6 +92,13 @@ fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
         }
         _ => None,
     };
+    if args.legacy_ca {
+        for der in anchors.iter().flatten() {
+            if let Some(warning) = squirrel_pki::strict::anchor::legacy_warning(der) {
+                eprintln!("warning: {warning}");
+            }
+        }
+    }
     if args.insecure {
         eprintln!(
             "warning: --insecure: the server's certificate is NOT verified; anyone on the path could pretend to be it and read the secret"
@@ -100,6 +110,7 @@ fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
     let fetched = client::get(&GetOptions {
         target: target.clone(),
         anchors,
+        anchor_policy: super::pki::anchor_policy(args.legacy_ca),
         identity,
         insecure: args.insecure,
         timeout: Duration::from_secs(args.timeout.max(1)),

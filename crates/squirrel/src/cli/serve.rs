@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Refuse client certificates this CRL revokes.
     #[arg(long, value_name = "FILE", requires = "client_ca")]
     pub crl: Option<PathBuf>,
+    /// Accept a --client-ca without CA extensions, like the tutorial's (with a warning).
+    #[arg(long, requires = "client_ca")]
+    pub legacy_ca: bool,
     /// Bodies are fresh Fernet tokens of the secret, key from env VAR: --fernet-key-env[=VAR] (default SECRET_KEY).
     #[arg(long, value_name = "VAR", num_args = 0..=1, require_equals = true, default_missing_value = "SECRET_KEY")]
     pub fernet_key_env: Option<String>,
@@ -104,6 +107,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 key_passphrase: pass.passphrase_for(key, "server key")?,
                 client_ca: args.client_ca.clone(),
                 crl: args.crl.clone(),
+                legacy_client_ca: args.legacy_ca,
             })
         }
         _ => None,

@@ -61,7 +61,7 @@ fn the_whole_story_plays_and_cleans_up() {
         "{out}"
     );
     assert!(
-        out.contains("I am my-site.com (localhost, 127.0.0.1) according to my-ca.com"),
+        out.contains("I am my-site.com (my-site.com, localhost, 127.0.0.1) according to my-ca.com"),
         "{out}"
     );
     assert!(out.contains("Without the CA the client refuses: \"certificate verify failed: unable to get local issuer certificate\""), "{out}");

@@ -220,7 +220,9 @@ fn csr_sign_and_verify_with_profiles() {
     ]);
     assert!(ok.starts_with("server.pem: OK\n  From "), "{ok}");
     assert!(
-        ok.contains("I am my-site.com (localhost, 127.0.0.1) according to Secret Squirrels CA"),
+        ok.contains(
+            "I am my-site.com (my-site.com, localhost, 127.0.0.1) according to Secret Squirrels CA"
+        ),
         "{ok}"
     );
     s.ok(&[

@@ -70,7 +70,7 @@ fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
         "{leaf}"
     );
 
-    // verify: squirrel (webpki) accepts the tutorial's chain and warns.
+    // verify: squirrel refuses the tutorial's CA as OpenSSL 3 does...
     let out = s
         .squirrel(&[
             "pki",
@@ -83,11 +83,38 @@ fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
         ])
         .output()
         .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("the CA my-ca.com has no extensions")
+            && stdout.contains("accept it anyway with --legacy-ca")
+            && stdout.contains("OpenSSL, curl and Python say: \"invalid CA certificate\""),
+        "{stdout}"
+    );
+    // ... and accepts it with --legacy-ca, warning of what it lets pass.
+    let out = s
+        .squirrel(&[
+            "pki",
+            "verify",
+            "--legacy-ca",
+            "--ca",
+            "ca-public-key.pem",
+            "--hostname",
+            "localhost",
+            "server-public-key.pem",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("warning: the trust anchor my-ca.com has no basicConstraints CA:TRUE"),
+        stderr.contains("warning: the trust anchor my-ca.com has no basicConstraints CA:TRUE")
+            && stderr.contains("because of --legacy-ca"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: the certificate my-site.com has no authority key identifier"),
+        "the leaf's Baseline Requirements faults only warn under a legacy CA: {stderr}"
     );
     // ... and OpenSSL 3 indeed refuses it, which is what the warning says.
     let (ok, openssl) = s.run(
@@ -140,6 +167,7 @@ fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
     s.ok(&[
         "pki",
         "verify",
+        "--legacy-ca",
         "--ca",
         "ca-public-key.pem",
         "--hostname",

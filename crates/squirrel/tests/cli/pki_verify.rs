@@ -21,11 +21,19 @@ fn verify_names_each_failure_with_the_openssl_phrase() {
     ])
     .assert()
     .success();
-    let cases: [(&[&str], &str, &str); 6] = [
+    let in_a_year = (time::OffsetDateTime::now_utc() + time::Duration::days(365))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let cases: [(&[&str], &str, &str); 7] = [
         (
             &["--ca", "other/ca.pem", "localhost.pem"],
             "unable to get local issuer certificate",
             "localhost was issued by my-ca.com, which is not among the trusted CAs",
+        ),
+        (
+            &["--ca", "ca/ca.pem", "--at", &in_a_year, "localhost.pem"],
+            "certificate has expired",
+            "localhost has expired",
         ),
         (
             &[
@@ -36,7 +44,7 @@ fn verify_names_each_failure_with_the_openssl_phrase() {
                 "localhost.pem",
             ],
             "certificate has expired",
-            "localhost has expired",
+            "the CA my-ca.com has expired",
         ),
         (
             &[
@@ -47,7 +55,7 @@ fn verify_names_each_failure_with_the_openssl_phrase() {
                 "localhost.pem",
             ],
             "certificate is not yet valid",
-            "localhost is not valid yet",
+            "the CA my-ca.com is not valid yet",
         ),
         (
             &[

@@ -356,9 +356,58 @@ fn the_tutorials_own_files_serve_https() {
         server.banner
     );
     let url = server.url_for("localhost");
+    // squirrel refuses the tutorial's CA by default, as OpenSSL 3 does...
+    let out = s
+        .squirrel(&["get", "--ca", "ca-public-key.pem", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the CA my-ca.com has no extensions")
+            && stderr.contains("invalid CA certificate"),
+        "{stderr}"
+    );
+    // ... and fetches with it when told to, with a warning.
+    let out = s
+        .squirrel(&["get", "--legacy-ca", "--ca", "ca-public-key.pem", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
     assert_eq!(
-        s.ok(&["get", "--ca", "ca-public-key.pem", &url]),
+        String::from_utf8_lossy(&out.stdout),
         "The secret message is: fluffy tail\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("because of --legacy-ca"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // As a client CA too: refused unless --legacy-ca, naming the file.
+    let out = s
+        .squirrel(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            "server-public-key.pem",
+            "--key",
+            "server-private-key.pem",
+            "--key-pass-env",
+            "SERVER_PASS",
+            "--client-ca",
+            "ca-public-key.pem",
+        ])
+        .env("SERVER_PASS", "serverpassword")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ca-public-key.pem")
+            && stderr.contains("is not a usable client CA (invalid CA certificate)")
+            && stderr.contains("--legacy-ca"),
+        "{stderr}"
     );
     // Python's stack of today refuses the tutorial's CA, as the brief says.
     let (ok, py) = s.run(

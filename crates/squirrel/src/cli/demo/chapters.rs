@@ -352,13 +352,8 @@ fn own_ca(story: &mut Story) -> Facts {
     story.say("  The certificate says (step 9):");
     story.say(format!("    \"{}\"", summary.sentence));
     let report = squirrel_pki::verify::verify(&squirrel_pki::verify::Verification {
-        anchors: std::slice::from_ref(&pki.ca_der),
-        intermediates: &[],
-        leaf: &der,
         hostname: Some("localhost"),
-        at: now(),
-        crls: &[],
-        purpose: squirrel_pki::verify::Purpose::Server,
+        ..squirrel_pki::verify::Verification::new(std::slice::from_ref(&pki.ca_der), &[], &der)
     })?;
     ensure(
         report.failure.is_none(),
@@ -380,6 +375,7 @@ fn https_sources(story: &Story, client_ca: Option<PathBuf>, crl: Option<PathBuf>
             key_passphrase: None,
             client_ca,
             crl,
+            legacy_client_ca: false,
         }),
         ..plain_sources(story)
     }

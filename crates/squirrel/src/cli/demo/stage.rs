@@ -81,6 +81,7 @@ pub fn get(
     client::get(&GetOptions {
         target: Target::parse(url)?,
         anchors,
+        anchor_policy: squirrel_pki::verify::AnchorPolicy::Strict,
         identity,
         insecure: false,
         timeout: Duration::from_secs(5),

@@ -11,29 +11,34 @@ use squirrel_http::client;
 use squirrel_http::target::Target;
 use squirrel_http::verifiers::system_roots;
 use squirrel_pki::describe;
-use squirrel_pki::verify::{Purpose, Verification, VerifyReport};
+use squirrel_pki::verify::{AnchorPolicy, Verification, VerifyReport};
 use std::process::ExitCode;
 use std::time::Duration;
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
     let target = Target::parse(&args.target)?;
     let presented = client::presented_chain(&target, Duration::from_secs(10))?;
-    let (anchors, source) = match &args.ca {
-        Some(ca) => (read_certificates(ca)?, format!("--ca {}", ca.display())),
-        None => (system_roots(), "the system's trusted CAs".to_string()),
+    let (anchors, source, anchor_policy) = match &args.ca {
+        Some(ca) => (
+            read_certificates(ca)?,
+            format!("--ca {}", ca.display()),
+            AnchorPolicy::Strict,
+        ),
+        None => (
+            system_roots(),
+            "the system's trusted CAs".to_string(),
+            AnchorPolicy::System,
+        ),
     };
     let now = squirrel_pki::ca::now();
     let report = if presented.chain.is_empty() {
         None
     } else {
         Some(squirrel_pki::verify::verify(&Verification {
-            anchors: &anchors,
-            intermediates: &presented.chain[1..],
-            leaf: &presented.chain[0],
             hostname: Some(&target.host),
             at: now,
-            crls: &[],
-            purpose: Purpose::Server,
+            anchor_policy,
+            ..Verification::new(&anchors, &presented.chain[1..], &presented.chain[0])
         })?)
     };
     let summaries = presented

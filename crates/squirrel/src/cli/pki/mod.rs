@@ -80,6 +80,14 @@ pub fn run(command: PkiCommand) -> Result<ExitCode> {
     }
 }
 
+/// `--legacy-ca`: accept a CA certificate without extensions, with a warning.
+pub(crate) fn anchor_policy(legacy_ca: bool) -> squirrel_pki::verify::AnchorPolicy {
+    match legacy_ca {
+        true => squirrel_pki::verify::AnchorPolicy::AcceptLegacy,
+        false => squirrel_pki::verify::AnchorPolicy::Strict,
+    }
+}
+
 pub(crate) fn parse_algorithm(s: &str) -> Result<KeyAlgorithm, String> {
     s.parse().map_err(|e: squirrel_pki::PkiError| e.to_string())
 }

@@ -37,6 +37,12 @@ pub struct VerifyArgs {
     /// What the certificate must be good for.
     #[arg(long, value_enum, default_value = "server")]
     pub purpose: PurposeArg,
+    /// The most intermediate CAs allowed between the certificate and a trusted CA.
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Accept a CA certificate without extensions, like the tutorial's (with a warning).
+    #[arg(long)]
+    pub legacy_ca: bool,
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -68,9 +74,6 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
         None => squirrel_pki::ca::now(),
     };
     let report = squirrel_pki::verify::verify(&Verification {
-        anchors: &anchors,
-        intermediates: &chain,
-        leaf: &leaf,
         hostname: args.hostname.as_deref(),
         at,
         crls: &crls,
@@ -78,6 +81,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
             PurposeArg::Server => Purpose::Server,
             PurposeArg::Client => Purpose::Client,
         },
+        max_depth: args.max_depth,
+        anchor_policy: super::anchor_policy(args.legacy_ca),
+        ..Verification::new(&anchors, &chain, &leaf)
     })?;
     let sentence = describe::summarize(&leaf, at)?.sentence;
     if args.json {
