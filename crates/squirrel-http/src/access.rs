@@ -6,9 +6,12 @@
 //! `PEER "METHOD TARGET VERSION" STATUS BYTES TIMEms TLS MEMBER`, e.g.
 //! `127.0.0.1:50312 "GET / HTTP/1.1" 200 11 0.012ms TLSv1.3 alice`. BYTES
 //! is the body's length, for HEAD too (what `content-length` announced);
-//! TLS and MEMBER are `-` when absent. Requests hyper refuses before they
-//! reach the routes (400 malformed, 431 too large) are not logged. The
-//! secret is never logged: only the request line is.
+//! TLS and MEMBER are `-` when absent. Requests refused before they reach
+//! the routes get a line too, with `"-"` for the request line they did not
+//! complete and the reason at the end, as nginx logs them: 400 (malformed,
+//! hyper's own answer), 431 (headers too large, hyper's own answer), 408
+//! (the headers did not arrive in time; nothing is answered). The secret is
+//! never logged: only the request line is.
 
 use crate::routes::{Answer, Caller};
 use hyper::body::Body;
@@ -40,6 +43,50 @@ pub(crate) fn record<B>(
         };
         info!(target: "squirrel::access", "{line}");
     }
+}
+
+/// Logs a request refused before it reached the routes.
+pub(crate) fn refused(
+    peer: SocketAddr,
+    status: u16,
+    reason: &str,
+    tls_version: &'static str,
+    caller: &Caller,
+) {
+    info!(
+        target: "squirrel::access",
+        "{peer} \"-\" {status} 0 - {tls_version} {} ({reason})",
+        caller.member.as_deref().unwrap_or("-")
+    );
+}
+
+/// The access-log status of a connection that ended with `err`, when a
+/// request was refused: hyper's own 400 and 431, the header timeout's 408.
+pub(crate) fn refusal(err: &(dyn std::error::Error + 'static)) -> Option<(u16, &'static str)> {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse_too_large() {
+                return Some((431, "request headers too large"));
+            }
+            if hyper.is_parse() {
+                return Some((400, "malformed request"));
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<crate::timeouts::HeaderTimeout>())
+            {
+                return Some((408, "request header timeout"));
+            }
+        }
+        if e.is::<crate::timeouts::HeaderTimeout>() {
+            return Some((408, "request header timeout"));
+        }
+        cause = e.source();
+    }
+    None
 }
 
 struct AccessLine<'a, B> {

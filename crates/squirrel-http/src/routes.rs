@@ -5,7 +5,7 @@
 //! - `GET`/`HEAD /healthz`: `ok`, for monitors;
 //! - 404 elsewhere, 405 (with `Allow`) for other methods;
 //! - 400 for what RFC 9112 forbids and hyper lets through (no Host, or
-//!   two), with the connection closed.
+//!   two; a repeated Content-Length), with the connection closed.
 //!
 //! Every answer is a hyper [`Response`] with a [`Full`] body, whatever the
 //! HTTP version: hyper writes it as HTTP/1.x or HTTP/2 and adds
@@ -108,18 +108,34 @@ pub fn respond<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {
 }
 
 /// What RFC 9112 forbids and hyper lets through: an HTTP/1.1 request
-/// without exactly one Host (3.2), an HTTP/1.0 one with several. (hyper
-/// itself refuses conflicting Content-Length values, signs, non-digits and
-/// overflows, and counts a repeated equal value once, as 6.3 allows.) A
-/// server that guesses here is open to request smuggling behind a proxy
-/// that guesses otherwise.
+/// without exactly one Host (3.2), an HTTP/1.0 one with several, and a
+/// Content-Length repeated, even with equal values (6.3 lets a server
+/// accept those; nginx refuses them, and so does squirrel, see
+/// [`repeated_content_length`]): a server that guesses here is open to
+/// request smuggling behind a proxy that guesses otherwise. hyper itself
+/// refuses conflicting values, signs, non-digits and overflows.
 fn framing_problem<B>(req: &Request<B>) -> Option<&'static str> {
     let http1 = req.version() == Version::HTTP_11 || req.version() == Version::HTTP_10;
+    if !http1 {
+        return None;
+    }
     let hosts = req.headers().get_all(HOST).iter().count();
-    if http1 && (hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11)) {
+    if hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11) {
         return Some("bad request: HTTP/1.1 needs exactly one Host header\n");
     }
     None
+}
+
+/// The answer to a head that repeats Content-Length, which hyper lets
+/// through as one when the values are equal; the connection's bytes tell
+/// (`head_scan`).
+pub fn repeated_content_length() -> Answer {
+    let mut res = plain(
+        StatusCode::BAD_REQUEST,
+        "bad request: give one Content-Length header with one number\n",
+    );
+    res.headers_mut().insert(CONNECTION, CLOSE);
+    res
 }
 
 fn route<B>(site: &Site, caller: &Caller, req: &Request<B>) -> Answer {

@@ -15,7 +15,7 @@ use crate::idle::{IdleConnections, Tracked};
 use crate::keylog::KeyLogFile;
 use crate::listener::{defer_accept, listen};
 use crate::membership::Membership;
-use crate::routes::{respond, Caller};
+use crate::routes::{self, respond, Caller};
 use crate::site::{stamp, Site, SiteSources};
 use crate::timeouts::{HeadersDone, Timeouts};
 use crate::tls::{handshake_failure, TlsShared};
@@ -44,9 +44,11 @@ pub struct Limits {
     /// Time allowed for a TLS handshake.
     pub handshake_timeout: Duration,
     /// Time allowed to receive a request's headers, from their first byte
-    /// (nginx's client_header_timeout); HTTP/1 only.
+    /// (nginx's client_header_timeout); on HTTP/2, while a header block is
+    /// open (HEADERS, CONTINUATION without END_HEADERS).
     pub header_timeout: Duration,
-    /// A connection on which nothing moves for this long is closed.
+    /// A connection on which nothing moves for this long is closed (on
+    /// HTTP/2, PINGs and SETTINGS do not count as moving).
     pub idle_timeout: Duration,
     /// Larger request headers get 431 (HTTP/1: at least 8 KiB, hyper's
     /// smallest read buffer; HTTP/2: the header list size).
@@ -438,13 +440,12 @@ impl Connection {
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let headers_done = Arc::new(HeadersDone::default());
-        // HTTP/2 interleaves requests: only the idle timeout applies.
-        let header_timeout = (!how.http2).then_some(self.limits.header_timeout);
         let io = Timeouts::new(
             stream,
-            header_timeout,
-            self.limits.idle_timeout,
+            (self.limits.header_timeout, self.limits.idle_timeout),
+            self.limits.max_header_bytes,
             headers_done.clone(),
+            how.http2,
         );
         let peer = self.peer;
         let state = self.state;
@@ -456,9 +457,10 @@ impl Connection {
             membership,
         } = how;
         let caller = Arc::new(caller);
+        let log_caller = caller.clone();
         let membership = membership.map(Arc::new);
         let service = service_fn(move |req: Request<Incoming>| {
-            headers_done.mark();
+            let repeated_length = headers_done.mark();
             idle.busy(&tracked);
             let started = Instant::now();
             let site = state.load();
@@ -467,6 +469,7 @@ impl Connection {
                     warn!("closed the connection of {peer} after a reload: {why}");
                     refused
                 }
+                None if repeated_length => routes::repeated_content_length(),
                 None => respond(&site, &caller, &req),
             };
             access::record(peer, &req, &res, started, tls_version, &caller);
@@ -481,7 +484,12 @@ impl Connection {
         let conn = protocol.serve_connection(TokioIo::new(io), service);
         tokio::select! {
             ended = self.watcher.watch(conn.into_owned()) => if let Err(e) = ended {
-                debug!("connection from {peer} ended: {e}");
+                match access::refusal(e.as_ref()) {
+                    Some((status, reason)) => {
+                        access::refused(peer, status, reason, tls_version, &log_caller);
+                    }
+                    None => debug!("connection from {peer} ended: {e}"),
+                }
             },
             () = self.tracked.close.notified() => {
                 debug!("closed the idle connection from {peer} to make room");

@@ -57,11 +57,11 @@ pub struct ServeArgs {
     /// Seconds allowed for a TLS handshake.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub handshake_timeout: u64,
-    /// Seconds allowed to receive a request's headers, from their first byte (HTTP/1.x; an idle
-    /// keep-alive connection is ended by --idle-timeout).
+    /// Seconds allowed to receive a request's headers, from their first byte (HTTP/2: while a
+    /// header block is unfinished; an idle keep-alive connection is ended by --idle-timeout).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub header_timeout: u64,
-    /// Seconds without traffic after which a connection is closed.
+    /// Seconds without traffic after which a connection is closed (HTTP/2 PINGs are not traffic).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub idle_timeout: u64,
     /// Largest request header block, in bytes (larger: 431).

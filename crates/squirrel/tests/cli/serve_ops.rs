@@ -205,6 +205,11 @@ fn limits_and_key_logs_and_ipv6() {
     assert!(counts.len() <= 2, "{log}");
     assert_eq!(counts.iter().sum::<u32>(), 20, "{log}");
     assert!(log.contains("TLS secrets are written to keys.log"), "{log}");
+    // hyper's own 431 is in the access log, as nginx logs it.
+    assert!(
+        log.contains("\"-\" 431 0 - TLSv1.3 - (request headers too large)"),
+        "{log}"
+    );
 
     // Plain HTTP: a client that sends half a request is cut off too.
     let server = s.serve(&["--header-timeout", "1"]);
@@ -224,6 +229,32 @@ fn limits_and_key_logs_and_ipv6() {
     assert!(
         err.contains("the response body is larger than 5 bytes; raise --max-body"),
         "{err}"
+    );
+    // A malformed request: hyper's 400. A silent connection: no line.
+    let mut bad = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    bad.write_all(b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = bad.read_to_end(&mut answer);
+    assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = silent.read_to_end(&mut Vec::new());
+    let (_, log) = server.stop();
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" \"-\" "))
+        .map(|l| l.split_once(" \"-\" ").map_or(l, |(_, rest)| rest))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "408 0 - - - (request header timeout)",
+            "400 0 - - - (malformed request)"
+        ],
+        "{log}"
     );
 }
 
