@@ -13,7 +13,7 @@ use squirrel_pki::ca::{init_ca, CaOptions};
 use squirrel_pki::csr::{build_csr, parse_csr};
 use squirrel_pki::inspect::summarize_crl;
 use squirrel_pki::pem_file;
-use squirrel_pki::verify::{verify, Purpose, Verification};
+use squirrel_pki::verify::{verify, Verification};
 use squirrel_pki::{
     AltName, CaFiles, CertificateAuthority, KeyAlgorithm, KeyProtection, PrivateKey,
     SignOptions, Subject,
@@ -65,13 +65,9 @@ fuzz_target!(|data: &[u8]| {
     }
     CHAIN.with(|chain| {
         let report = verify(&Verification {
-            anchors: &chain.anchors,
-            intermediates: &[],
-            leaf: &chain.leaf,
             hostname: Some("leaf.test"),
-            at: squirrel_pki::ca::now(),
             crls: &crls,
-            purpose: Purpose::Server,
+            ..Verification::new(&chain.anchors, &[], &chain.leaf)
         });
         if let Ok(report) = report {
             if let Some(failure) = report.failure {

@@ -109,14 +109,27 @@ struct Anchors {
     usable: Vec<rustls_pki_types::TrustAnchor<'static>>,
     /// Parallel to `usable`: accepted only because of `--legacy-ca`.
     legacy: Vec<bool>,
+    /// Parallel to `usable`: the anchor's own pathLenConstraint.
+    path_len: Vec<Option<u32>>,
     /// Anchors refused, with the reason and their subject (DER).
     refused: Vec<(Vec<u8>, Violation)>,
+}
+
+impl Anchors {
+    /// Which usable anchor a path ends at.
+    fn index_of(&self, anchor: &rustls_pki_types::TrustAnchor<'_>) -> Option<usize> {
+        self.usable.iter().position(|a| {
+            a.subject == anchor.subject
+                && a.subject_public_key_info == anchor.subject_public_key_info
+        })
+    }
 }
 
 fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anchors> {
     let mut anchors = Anchors {
         usable: Vec::new(),
         legacy: Vec::new(),
+        path_len: Vec::new(),
         refused: Vec::new(),
     };
     for der in v.anchors {
@@ -148,22 +161,50 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
             .to_owned();
         anchors.usable.push(anchor);
         anchors.legacy.push(legacy);
+        anchors.path_len.push(match cert.basic_constraints() {
+            Ok(Some(bc)) if bc.value.ca => bc.value.path_len_constraint,
+            _ => None,
+        });
     }
     Ok(anchors)
 }
 
-/// Squirrel's rules for a path webpki found: its intermediates and length.
-fn check_path(path: &webpki::VerifiedPath<'_>, max_depth: Option<usize>) -> Rule {
-    let mut count = 0;
+/// Squirrel's rules for a path webpki found: its intermediates, its length
+/// (`--max-depth`), and the anchor's own pathLenConstraint, which webpki
+/// ignores and OpenSSL enforces (self-issued intermediates, a CA's key
+/// rollover, do not count: RFC 5280 6.1.4).
+fn check_path(
+    path: &webpki::VerifiedPath<'_>,
+    max_depth: Option<usize>,
+    anchors: &Anchors,
+) -> Rule {
+    let (mut count, mut counted) = (0, 0);
     for cert in path.intermediate_certificates() {
         count += 1;
         let der = cert.der();
         let Ok(parsed) = parse_certificate(der.as_ref()) else {
             continue; // webpki parsed it: x509-parser's refusal is no rule
         };
+        if parsed.subject().as_raw() != parsed.issuer().as_raw() {
+            counted += 1;
+        }
         issuer::check_intermediate(&parsed)?;
     }
-    issuer::depth_allowed(count, max_depth)
+    issuer::depth_allowed(count, max_depth)?;
+    let anchor_limit = anchors
+        .index_of(path.anchor())
+        .and_then(|i| anchors.path_len[i]);
+    match anchor_limit {
+        Some(limit) if counted > limit as usize => Err(Violation::new(
+            "anchor-path-len",
+            "path length constraint exceeded",
+            format!(
+                "the trusted CA allows {limit} intermediate CA(s) below it (pathLenConstraint), \
+                 and the chain has {counted}"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Verifies a chain. `Err` is for unusable input; a chain that does not
@@ -234,7 +275,7 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
     // try the next one, remembering why.
     let refusal: RefCell<Option<Violation>> = RefCell::new(None);
     let judge_path = |path: &webpki::VerifiedPath<'_>| {
-        check_path(path, v.max_depth).map_err(|violation| {
+        check_path(path, v.max_depth, &anchors).map_err(|violation| {
             refusal.borrow_mut().get_or_insert(violation);
             REFUSED_BY_SQUIRREL
         })
@@ -254,14 +295,8 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
                 ServerName::try_from(host).map_err(|_| webpki::Error::MalformedDnsIdentifier)?;
             leaf.verify_is_valid_for_subject_name(&name)?;
         }
-        let anchor = path.anchor();
         Ok(anchors
-            .usable
-            .iter()
-            .position(|a| {
-                a.subject == anchor.subject
-                    && a.subject_public_key_info == anchor.subject_public_key_info
-            })
+            .index_of(path.anchor())
             .is_some_and(|i| anchors.legacy[i]))
     });
     let failure = match result {

@@ -467,6 +467,20 @@ fn intermediates_carry_key_identifiers_and_paths_try_every_candidate() {
     assert_eq!(case.verdict(), "max-depth");
     case.max_depth = Some(1);
     assert_eq!(case.verdict(), "ok");
+    // The anchor's own pathLenConstraint holds too (webpki ignores it,
+    // OpenSSL does not).
+    let strict_root = lab.root("/CN=Root", &replace(ROOT, "CA:TRUE", "CA:TRUE,pathlen:0"));
+    let below = lab.issue(
+        &strict_root,
+        "/CN=Intermediate",
+        INTERMEDIATE,
+        "p256",
+        "0x14",
+    );
+    let leaf_below = lab.leaf(&below, LEAF);
+    let mut case = Case::new(&strict_root, &leaf_below);
+    case.intermediates = vec![&below];
+    assert_eq!(case.verdict(), "anchor-path-len");
 
     for (extensions, rule) in [
         (
