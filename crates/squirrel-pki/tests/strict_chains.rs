@@ -80,36 +80,10 @@ impl Lab {
         name
     }
 
-    /// A self-signed root.
+    /// A self-signed root, valid 30 days.
     fn root(&self, subject: &str, extensions: &str) -> Made {
         let key = self.key("p256");
-        let cert = self.next("root") + ".pem";
-        let ext = self.extfile(extensions);
-        openssl(
-            self.dir.path(),
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                key.to_str().unwrap(),
-                "-subj",
-                subject,
-                "-days",
-                "30",
-                "-config",
-                &ext,
-                "-extensions",
-                "v3",
-                "-out",
-                &cert,
-            ],
-        );
-        Made {
-            cert: self.dir.path().join(cert),
-            key,
-            ski: extensions.contains("subjectKeyIdentifier=hash"),
-        }
+        self.certify(None, subject, extensions, key, "0x01")
     }
 
     /// A certificate for `subject` signed by `issuer`.
@@ -122,9 +96,22 @@ impl Lab {
         serial: &str,
     ) -> Made {
         let key = self.key(key);
+        self.certify(Some(issuer), subject, extensions, key, serial)
+    }
+
+    /// A certificate for `subject`'s `key`, signed by `issuer` (valid 20
+    /// days), or by the key itself (30 days).
+    fn certify(
+        &self,
+        issuer: Option<&Made>,
+        subject: &str,
+        extensions: &str,
+        key: PathBuf,
+        serial: &str,
+    ) -> Made {
         let csr = self.next("csr") + ".pem";
         // openssl cannot name an issuer's key identifier it does not have.
-        let extensions = match issuer.ski {
+        let extensions = match issuer.is_none_or(|i| i.ski) {
             true => extensions.to_string(),
             false => extensions.replace(
                 "authorityKeyIdentifier=keyid",
@@ -148,29 +135,32 @@ impl Lab {
             ],
         );
         let cert = self.next("cert") + ".pem";
-        openssl(
-            self.dir.path(),
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                issuer.cert.to_str().unwrap(),
-                "-CAkey",
-                issuer.key.to_str().unwrap(),
-                "-set_serial",
-                serial,
-                "-days",
+        let (signer, days) = match issuer {
+            Some(i) => (
+                [
+                    "-CA",
+                    i.cert.to_str().unwrap(),
+                    "-CAkey",
+                    i.key.to_str().unwrap(),
+                ]
+                .to_vec(),
                 "20",
-                "-extfile",
-                &ext,
-                "-extensions",
-                "v3",
-                "-out",
-                &cert,
-            ],
-        );
+            ),
+            None => (["-signkey", key.to_str().unwrap()].to_vec(), "30"),
+        };
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-set_serial",
+            serial,
+            "-days",
+            days,
+        ];
+        args.extend(signer);
+        args.extend(["-extfile", &ext, "-extensions", "v3", "-out", &cert]);
+        openssl(self.dir.path(), &args);
         Made {
             cert: self.dir.path().join(cert),
             key,
@@ -528,55 +518,14 @@ fn intermediates_carry_key_identifiers_and_paths_try_every_candidate() {
         "subjectKeyIdentifier=none",
     );
     let bad = lab.issue(&root, "/CN=Intermediate", &without_ski, "p256", "0x12");
-    let cross = Made {
-        cert: {
-            // The same key as `bad`, certified properly.
-            let csr = lab.dir.path().join("cross.csr");
-            let ext = lab.extfile(INTERMEDIATE);
-            openssl(
-                lab.dir.path(),
-                &[
-                    "req",
-                    "-new",
-                    "-key",
-                    bad.key.to_str().unwrap(),
-                    "-subj",
-                    "/CN=Intermediate",
-                    "-config",
-                    &ext,
-                    "-out",
-                    csr.to_str().unwrap(),
-                ],
-            );
-            let out = lab.dir.path().join("cross.pem");
-            openssl(
-                lab.dir.path(),
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    csr.to_str().unwrap(),
-                    "-CA",
-                    root.cert.to_str().unwrap(),
-                    "-CAkey",
-                    root.key.to_str().unwrap(),
-                    "-set_serial",
-                    "0x13",
-                    "-days",
-                    "20",
-                    "-extfile",
-                    &ext,
-                    "-extensions",
-                    "v3",
-                    "-out",
-                    out.to_str().unwrap(),
-                ],
-            );
-            out
-        },
-        key: bad.key.clone(),
-        ski: true,
-    };
+    // The same key as `bad`, certified properly.
+    let cross = lab.certify(
+        Some(&root),
+        "/CN=Intermediate",
+        INTERMEDIATE,
+        bad.key.clone(),
+        "0x13",
+    );
     let leaf = lab.leaf(&cross, LEAF);
     let mut case = Case::new(&root, &leaf);
     case.intermediates = vec![&bad];

@@ -5,8 +5,8 @@
 //! squirrel can accept, with a warning, when asked to.
 
 use super::{
-    aki_not_critical, has_aki, has_ski, name_of, ski_not_critical, strong_key,
-    well_formed_extensions, Rule, Violation,
+    aki_not_critical, has_aki, has_ski, may_sign_certificates, name_of, ski_not_critical,
+    strong_key, well_formed_extensions, Rule, Violation,
 };
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -49,7 +49,7 @@ pub fn judge(cert: &X509Certificate<'_>, at: OffsetDateTime) -> AnchorVerdict {
         non_empty_subject(cert),
         well_formed_extensions(cert),
         is_ca(cert),
-        may_sign_certificates(cert),
+        may_sign_certificates(cert, "the CA", "anchor-ku-without-keycertsign"),
         no_unknown_critical_extension(cert),
         has_ski(cert, "the CA"),
         ski_not_critical(cert),
@@ -143,21 +143,6 @@ fn is_ca(cert: &X509Certificate<'_>) -> Rule {
                 name_of(cert)
             ),
         )),
-    }
-}
-
-/// A keyUsage, when present, must allow signing certificates.
-fn may_sign_certificates(cert: &X509Certificate<'_>) -> Rule {
-    match cert.key_usage() {
-        Ok(Some(ku)) if !ku.value.key_cert_sign() => Err(Violation::new(
-            "anchor-ku-without-keycertsign",
-            "key usage does not include certificate signing",
-            format!(
-                "the CA {} has a keyUsage without keyCertSign: it may not sign certificates",
-                name_of(cert)
-            ),
-        )),
-        _ => Ok(()),
     }
 }
 

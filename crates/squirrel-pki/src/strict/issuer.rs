@@ -2,8 +2,8 @@
 //! constraints any CA of the path carries, and the length of the path.
 
 use super::{
-    aki_not_critical, has_aki, has_ski, name_of, ski_not_critical, strong_key,
-    well_formed_extensions, Rule, Violation,
+    aki_not_critical, has_aki, has_ski, may_sign_certificates, name_of, ski_not_critical,
+    strong_key, well_formed_extensions, Rule, Violation,
 };
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -17,7 +17,11 @@ pub fn check_intermediate(cert: &X509Certificate<'_>) -> Rule {
     ski_not_critical(cert)?;
     basic_constraints_critical(cert)?;
     policy_constraints_critical(cert)?;
-    may_sign_certificates(cert)?;
+    may_sign_certificates(
+        cert,
+        "the intermediate CA",
+        "intermediate-ku-without-keycertsign",
+    )?;
     strong_key(cert, "the intermediate CA")?;
     tls_eku_only(cert)?;
     name_constraints_well_formed(cert)
@@ -90,22 +94,6 @@ fn basic_constraints_critical(cert: &X509Certificate<'_>) -> Rule {
             format!(
                 "the intermediate CA {} does not mark basicConstraints critical, which RFC 5280 \
                  requires of a CA",
-                name_of(cert)
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A CA's keyUsage, when present, allows signing certificates.
-fn may_sign_certificates(cert: &X509Certificate<'_>) -> Rule {
-    match cert.key_usage() {
-        Ok(Some(ku)) if !ku.value.key_cert_sign() => Err(Violation::new(
-            "intermediate-ku-without-keycertsign",
-            "key usage does not include certificate signing",
-            format!(
-                "the intermediate CA {} has a keyUsage without keyCertSign: it may not sign \
-                 certificates",
                 name_of(cert)
             ),
         )),

@@ -241,6 +241,25 @@ pub(crate) fn ski_not_critical(cert: &X509Certificate<'_>) -> Rule {
     }
 }
 
+/// A CA's keyUsage, when present, allows signing certificates.
+pub(crate) fn may_sign_certificates(
+    cert: &X509Certificate<'_>,
+    what: &str,
+    rule: &'static str,
+) -> Rule {
+    match cert.key_usage() {
+        Ok(Some(ku)) if !ku.value.key_cert_sign() => Err(Violation::new(
+            rule,
+            "key usage does not include certificate signing",
+            format!(
+                "{what} {} has a keyUsage without keyCertSign: it may not sign certificates",
+                name_of(cert)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The common name of an extension, for messages.
 pub(crate) fn extension_name(oid: &Oid<'_>) -> String {
     x509_parser::oid_registry::OidRegistry::default()

@@ -71,18 +71,13 @@ fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
     );
 
     // verify: squirrel refuses the tutorial's CA as OpenSSL 3 does...
-    let out = s
-        .squirrel(&[
-            "pki",
-            "verify",
-            "--ca",
-            "ca-public-key.pem",
-            "--hostname",
-            "localhost",
-            "server-public-key.pem",
-        ])
-        .output()
-        .unwrap();
+    let verify = |legacy: &[&str]| {
+        let mut args = vec!["pki", "verify", "--ca", "ca-public-key.pem"];
+        args.extend_from_slice(legacy);
+        args.extend(["--hostname", "localhost", "server-public-key.pem"]);
+        s.squirrel(&args).output().unwrap()
+    };
+    let out = verify(&[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -92,19 +87,7 @@ fn squirrel_reads_signs_with_and_verifies_the_tutorials_files() {
         "{stdout}"
     );
     // ... and accepts it with --legacy-ca, warning of what it lets pass.
-    let out = s
-        .squirrel(&[
-            "pki",
-            "verify",
-            "--legacy-ca",
-            "--ca",
-            "ca-public-key.pem",
-            "--hostname",
-            "localhost",
-            "server-public-key.pem",
-        ])
-        .output()
-        .unwrap();
+    let out = verify(&["--legacy-ca"]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -388,57 +388,42 @@ fn the_tutorials_own_files_serve_https() {
     );
     let url = server.url_for("localhost");
     // squirrel refuses the tutorial's CA by default, as OpenSSL 3 does...
-    let out = s
-        .squirrel(&["get", "--ca", "ca-public-key.pem", &url])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = s.squirrel_out(&["get", "--ca", "ca-public-key.pem", &url], &[]);
+    assert_eq!(code, 4);
     assert!(
-        stderr.contains("the CA my-ca.com has no extensions")
-            && stderr.contains("invalid CA certificate"),
-        "{stderr}"
+        err.contains("the CA my-ca.com has no extensions")
+            && err.contains("invalid CA certificate"),
+        "{err}"
     );
     // ... and fetches with it when told to, with a warning.
-    let out = s
-        .squirrel(&["get", "--legacy-ca", "--ca", "ca-public-key.pem", &url])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let legacy = ["get", "--legacy-ca", "--ca", "ca-public-key.pem", &url];
+    let (code, out, err) = s.squirrel_out(&legacy, &[]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "The secret message is: fluffy tail\n"
+        (code, out.as_str()),
+        (0, "The secret message is: fluffy tail\n")
     );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("because of --legacy-ca"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(err.contains("because of --legacy-ca"), "{err}");
     // As a client CA too: refused unless --legacy-ca, naming the file.
-    let out = s
-        .squirrel(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--cert",
-            "server-public-key.pem",
-            "--key",
-            "server-private-key.pem",
-            "--key-pass-env",
-            "SERVER_PASS",
-            "--client-ca",
-            "ca-public-key.pem",
-        ])
-        .env("SERVER_PASS", "serverpassword")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let serve = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cert",
+        "server-public-key.pem",
+        "--key",
+        "server-private-key.pem",
+        "--key-pass-env",
+        "SERVER_PASS",
+        "--client-ca",
+        "ca-public-key.pem",
+    ];
+    let (code, _, err) = s.squirrel_out(&serve, &[("SERVER_PASS", "serverpassword")]);
+    assert_eq!(code, 1);
     assert!(
-        stderr.contains("ca-public-key.pem")
-            && stderr.contains("is not a usable client CA (invalid CA certificate)")
-            && stderr.contains("--legacy-ca"),
-        "{stderr}"
+        err.contains("ca-public-key.pem")
+            && err.contains("is not a usable client CA (invalid CA certificate)")
+            && err.contains("--legacy-ca"),
+        "{err}"
     );
     // Python's stack of today refuses the tutorial's CA, as the brief says.
     let (ok, py) = s.run(
