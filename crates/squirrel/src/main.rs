@@ -8,13 +8,28 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
+
+/// `squirrel --version`: the version, the commit, and the TLS stack.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SQUIRREL_COMMIT"),
+    ")\nTLS: rustls 0.23 with the aws-lc-rs provider (TLS 1.3 and 1.2)"
+);
 
 /// Share a secret over HTTPS with your own certificate authority, and see
 /// with your own eyes what a spy on the wire can read.
 #[derive(Parser)]
-#[command(name = "squirrel", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "squirrel",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    long_about = None,
+    max_term_width = 100
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,9 +58,14 @@ enum Command {
     Dh(cli::dh::DhArgs),
     /// The spy: capture and dissect traffic, write pcap/pcapng.
     Sniff(cli::sniff::SniffArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish).
+    Completions(cli::shell::CompletionsArgs),
+    /// Write the man pages (squirrel.1, squirrel-pki.1, ...) into a folder.
+    Man(cli::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
+    cli::end_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pki(command) => cli::pki::run(command),
@@ -56,6 +76,8 @@ fn main() -> ExitCode {
         Command::Caesar(command) => cli::caesar::run(command),
         Command::Dh(args) => cli::dh::run(args),
         Command::Sniff(args) => cli::sniff::run(args),
+        Command::Completions(args) => cli::shell::completions(&args, Cli::command()),
+        Command::Man(args) => cli::shell::man(&args, Cli::command()),
     };
     cli::report(result)
 }

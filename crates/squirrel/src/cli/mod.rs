@@ -10,6 +10,7 @@ pub mod logging;
 pub mod passphrase;
 pub mod pki;
 pub mod serve;
+pub mod shell;
 pub mod sniff;
 
 use std::process::ExitCode;
@@ -32,4 +33,23 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `squirrel pki list | head -1`: when the reader goes away, stop quietly,
+/// as `ls | head` does, instead of panicking on the broken pipe (Rust
+/// ignores SIGPIPE, so `println!` panics with "failed printing to stdout").
+pub fn end_quietly_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") || text.contains("BrokenPipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

@@ -23,6 +23,7 @@ mod pki_verify;
 mod serve_get;
 mod serve_members;
 mod serve_ops;
+mod shell_surface;
 mod sniff_capture;
 mod sniff_files;
 mod trust;

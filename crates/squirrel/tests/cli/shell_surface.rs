@@ -1,0 +1,96 @@
+//! What every command-line tool has: `--version` with the commit and the
+//! TLS stack, shell completions, man pages, and a quiet end when the
+//! reader of its output goes away (`squirrel ... | head -1`).
+
+use crate::common::Scratch;
+use std::io::Read;
+use std::process::Stdio;
+
+#[test]
+fn version_names_the_commit_and_the_tls_stack() {
+    let s = Scratch::new();
+    let out = s.ok(&["--version"]);
+    let mut lines = out.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("squirrel {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("TLS: rustls 0.23 with the aws-lc-rs provider (TLS 1.3 and 1.2)")
+    );
+}
+
+#[test]
+fn completions_for_each_shell_know_the_commands() {
+    let s = Scratch::new();
+    for (shell, marker) in [
+        ("bash", "_squirrel()"),
+        ("zsh", "#compdef squirrel"),
+        ("fish", "complete -c squirrel"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[squirrel]"),
+    ] {
+        let script = s.ok(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("legacy-ca"), "{shell} knows the flags");
+    }
+    // bash accepts the script.
+    let binary = assert_cmd::cargo::cargo_bin!("squirrel");
+    let script = format!(
+        "source <({} completions bash) && complete -p squirrel",
+        binary.display()
+    );
+    let (ok, out) = s.run("bash", &["-c", &script]);
+    assert!(ok && out.contains("_squirrel"), "{out}");
+    let out = s.fails(&["completions", "tcsh"], 2);
+    assert!(out.contains("invalid value 'tcsh'"), "{out}");
+}
+
+#[test]
+fn man_pages_are_written_for_every_command() {
+    let s = Scratch::new();
+    let out = s.ok(&["man", "pages"]);
+    assert!(
+        out.starts_with("wrote ") && out.ends_with(" man pages in pages\n"),
+        "{out}"
+    );
+    for page in [
+        "squirrel.1",
+        "squirrel-pki-verify.1",
+        "squirrel-serve.1",
+        "squirrel-sniff.1",
+    ] {
+        let text = s.read(&format!("pages/{page}"));
+        assert!(text.starts_with(".ie \\n(.g .ds Aq"), "{page}: {text}");
+        assert!(text.contains(".TH "), "{page}");
+    }
+    let verify = s.read("pages/squirrel-pki-verify.1");
+    assert!(verify.contains("max\\-depth"), "{verify}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let s = Scratch::new();
+    // The reader is gone before squirrel writes: every write fails with
+    // EPIPE, which must end the run, not panic it.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("squirrel"))
+        .current_dir(s.dir.path())
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
