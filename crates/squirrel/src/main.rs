@@ -31,6 +31,9 @@ const LONG_VERSION: &str = concat!(
     max_term_width = 100
 )]
 struct Cli {
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    color: cli::style::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +70,7 @@ enum Command {
 fn main() -> ExitCode {
     cli::end_quietly_on_closed_pipe();
     let cli = Cli::parse();
+    cli::style::init(cli.color);
     let result = match cli.command {
         Command::Pki(command) => cli::pki::run(command),
         Command::Serve(args) => cli::serve::run(args),

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 pub enum FernetCommand {
     /// Print a new random key: 32 bytes in URL-safe base64, like Python's `Fernet.generate_key()`.
     Genkey(GenkeyArgs),
-    /// Encrypt stdin (or --in FILE) into a Fernet token.
+    /// Encrypt a message given as arguments, stdin or --in FILE into a Fernet token.
     Encrypt(EncryptArgs),
     /// Decrypt a Fernet token read from stdin (or --in FILE).
     Decrypt(DecryptArgs),
@@ -45,6 +45,9 @@ pub struct KeyArgs {
     /// Read keys from FILE, one per line (repeatable); they come after the --key keys.
     #[arg(long = "key-file", value_name = "FILE")]
     pub key_files: Vec<PathBuf>,
+    /// Read the keys from environment variable VAR (comma-separated; default SECRET_KEY).
+    #[arg(long = "key-env", value_name = "VAR")]
+    pub key_env: Option<String>,
 }
 
 #[derive(Args)]
@@ -72,6 +75,10 @@ pub struct EncryptArgs {
     /// Use this IV (32 hex digits) instead of a random one: never reuse an IV with a real key.
     #[arg(long, value_name = "HEX", hide = true)]
     pub iv: Option<String>,
+    /// The message, as `caesar encrypt` takes it (several words are joined by spaces); stdin
+    /// or --in FILE when absent.
+    #[arg(value_name = "TEXT", conflicts_with = "input")]
+    pub text: Vec<String>,
 }
 
 #[derive(Args)]
@@ -128,7 +135,10 @@ fn genkey(args: GenkeyArgs) -> Result<()> {
 
 fn encrypt(args: EncryptArgs) -> Result<()> {
     let fernet = load_keys(&args.keys)?;
-    let plaintext = read_input(args.io.input.as_deref())?;
+    let plaintext = match args.text.is_empty() {
+        true => read_input(args.io.input.as_deref())?,
+        false => args.text.join(" ").into_bytes(),
+    };
     let token = match (&args.iv, args.now) {
         (None, None) => fernet.encrypt(&plaintext)?,
         (iv, now) => {
@@ -254,11 +264,17 @@ fn load_keys(args: &KeyArgs) -> Result<Fernet> {
             );
         }
     }
+    if let Some(var) = &args.key_env {
+        if !keys.is_empty() {
+            bail!("--key-env cannot be combined with --key or --key-file: choose one source");
+        }
+        return keys_from_env_flag(var, "--key-env");
+    }
     if keys.is_empty() {
         return keys_from_env("SECRET_KEY")?.ok_or_else(|| {
             anyhow!(
-                "no key: give --key KEY or --key-file FILE, or set SECRET_KEY; make a key with \
-                 `squirrel fernet genkey`"
+                "no key: give --key KEY, --key-file FILE or --key-env VAR, or set SECRET_KEY; \
+                 make a key with `squirrel fernet genkey`"
             )
         });
     }

@@ -14,13 +14,16 @@ use std::time::Duration;
 pub struct GetArgs {
     /// The secret's URL, e.g. https://localhost:5683 (default: $SECRET_URL).
     #[arg(value_name = "URL", env = "SECRET_URL")]
-    pub url: String,
+    pub url: Option<String>,
     /// Print the body alone.
     #[arg(long)]
     pub raw: bool,
-    /// Trust exactly the CA(s) in FILE (the tutorial's verify="ca-public-key.pem").
-    #[arg(long, value_name = "FILE")]
+    /// Trust exactly the CA(s) in FILE (the tutorial's verify="ca-public-key.pem"; curl's --cacert).
+    #[arg(long, value_name = "FILE", visible_alias = "cacert")]
     pub ca: Option<PathBuf>,
+    /// Write the body to FILE (mode 0600, replaced if it exists), as curl -o does.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Accept a --ca without CA extensions, like the tutorial's ca-public-key.pem (with a warning).
     #[arg(long, requires = "ca")]
     pub legacy_ca: bool,
@@ -50,10 +53,18 @@ pub struct GetArgs {
 }
 
 pub fn run(args: GetArgs) -> Result<ExitCode> {
-    match fetch(&args) {
+    let Some(url) = args.url.as_deref() else {
+        eprintln!(
+            "squirrel: error: no URL: give it as an argument (squirrel get \
+             https://localhost:5683) or set SECRET_URL, as the tutorial's client does"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    match fetch(&args, url) {
         Ok(code) => Ok(code),
         Err(failure) => {
-            eprintln!("squirrel: error: {failure}");
+            let prefix = super::style::bad(super::style::Stream::Stderr, "squirrel: error:");
+            eprintln!("{prefix} {failure}");
             Ok(ExitCode::from(failure.kind.exit_code()))
         }
     }
@@ -63,8 +74,8 @@ fn input(err: impl std::fmt::Display) -> Failure {
     Failure::new(FailureKind::Input, err.to_string())
 }
 
-fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
-    let target = Target::parse(&args.url)?;
+fn fetch(args: &GetArgs, url: &str) -> Result<ExitCode, Failure> {
+    let target = Target::parse(url)?;
     let fernet = match &args.fernet_key_env {
         Some(var) => Some(
             super::fernet::keys_from_env_flag(var, "--fernet-key-env")
@@ -95,7 +106,8 @@ fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
     if args.legacy_ca {
         for der in anchors.iter().flatten() {
             if let Some(warning) = squirrel_pki::strict::anchor::legacy_warning(der) {
-                eprintln!("warning: {warning}");
+                let prefix = super::style::warning(super::style::Stream::Stderr, "warning:");
+                eprintln!("{prefix} {warning}");
             }
         }
     }
@@ -176,16 +188,25 @@ fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
     if let Some(member) = fetched.header(squirrel_http::routes::MEMBER_HEADER) {
         eprintln!("Welcome, member {member}.");
     }
+    if let Some(path) = &args.output {
+        squirrel_pki::files::write_atomic(path, &body, squirrel_pki::files::PRIVATE_MODE, true)
+            .map_err(|e| input(format!("-o {}: {e}", path.display())))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    // Only the secret's own address holds the secret (/healthz says "ok").
+    let secret = target.path == "/" || target.path.is_empty();
     let written = if args.raw {
         out.write_all(&body)
-    } else {
+    } else if secret {
         writeln!(
             out,
             "The secret message is: {}",
             String::from_utf8_lossy(&body)
         )
+    } else {
+        writeln!(out, "{}", String::from_utf8_lossy(&body).trim_end())
     };
     written
         .and_then(|()| out.flush())

@@ -12,6 +12,7 @@ pub mod pki;
 pub mod serve;
 pub mod shell;
 pub mod sniff;
+pub mod style;
 
 use std::process::ExitCode;
 
@@ -23,7 +24,8 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let message = err.to_string();
-            eprintln!("squirrel: error: {message}");
+            let prefix = style::bad(style::Stream::Stderr, "squirrel: error:");
+            eprintln!("{prefix} {message}");
             // A cause already told in the message is not told twice.
             for cause in err.chain().skip(1).map(|c| c.to_string()) {
                 if !message.contains(&cause) {

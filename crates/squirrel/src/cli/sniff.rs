@@ -21,7 +21,7 @@ use std::time::Duration;
 #[derive(Args)]
 #[command(
     after_help = "Examples (the tutorial's spy, on the server's port 5683):\n  \
-    sudo squirrel sniff --port 5683 --display http -V\n  \
+    sudo squirrel sniff --port 5683 --display http -v\n  \
     sudo squirrel sniff --port 5683 --secret 'fluffy tail' --write spy.pcapng --keylog keys.log\n  \
     squirrel sniff --relay 127.0.0.1:8000 --to 127.0.0.1:5683 --secret 'fluffy tail'\n  \
     squirrel sniff --read spy.pcapng --display tls"
@@ -45,8 +45,8 @@ pub struct SniffArgs {
     /// Show only packets of these protocols: http, tls, tcp, udp, comma-separated (the tutorial's display filter `http`).
     #[arg(long, value_name = "PROTOS")]
     pub display: Option<DisplayFilter>,
-    /// Show the layers of each packet, as Wireshark's middle pane.
-    #[arg(short = 'V', long)]
+    /// Show the layers of each packet, as Wireshark's middle pane (-V too, as tshark spells it).
+    #[arg(short = 'v', short_alias = 'V', long)]
     pub verbose: bool,
     /// Add a hex and ASCII dump of each packet, as Wireshark's bottom pane.
     #[arg(short = 'x', long)]

@@ -123,6 +123,40 @@ fn fernet_reproduces_and_reads_the_spec_vector() {
 }
 
 #[test]
+fn fernet_encrypt_takes_the_message_as_arguments_and_keys_from_any_variable() {
+    // As `caesar encrypt "fluffy tail"`: the words are the message.
+    let token = ok(
+        &["fernet", "encrypt", "--key", TUTORIAL_KEY, "fluffy", "tail"],
+        b"",
+    );
+    let plain = ok(&["fernet", "decrypt", "--key", TUTORIAL_KEY], &token);
+    assert_eq!(plain, b"fluffy tail");
+    // --key-env VAR, any variable, for encrypt and decrypt alike.
+    let token = squirrel(&["fernet", "encrypt", "--key-env", "CLUB_KEY", "fluffy tail"])
+        .env("CLUB_KEY", TUTORIAL_KEY)
+        .output()
+        .unwrap();
+    assert!(token.status.success());
+    let plain = squirrel(&["fernet", "decrypt", "--key-env", "CLUB_KEY"])
+        .env("CLUB_KEY", TUTORIAL_KEY)
+        .write_stdin(token.stdout)
+        .output()
+        .unwrap();
+    assert_eq!(plain.stdout, b"fluffy tail");
+    assert_eq!(
+        fails(&["fernet", "decrypt", "--key-env", "CLUB_KEY"], "x", 1),
+        "squirrel: error: --key-env CLUB_KEY: the environment variable CLUB_KEY is not set; make \
+         a key with `squirrel fernet genkey` and export CLUB_KEY=...\n"
+    );
+    let err = fails(
+        &["fernet", "encrypt", "--in", "m.txt", "fluffy tail"],
+        "",
+        2,
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
 fn fernet_genkey_prints_a_working_key() {
     let key = ok_text(&["fernet", "genkey"], "");
     assert_eq!(key.len(), 45, "{key:?}");
@@ -433,7 +467,7 @@ fn fernet_refuses_bad_keys_with_the_fix() {
     let err = fails(&["fernet", "encrypt"], "x", 1);
     assert_eq!(
         err,
-        "squirrel: error: no key: give --key KEY or --key-file FILE, or set SECRET_KEY; make a \
+        "squirrel: error: no key: give --key KEY, --key-file FILE or --key-env VAR, or set SECRET_KEY; make a \
          key with `squirrel fernet genkey`\n"
     );
     let out = squirrel(&["fernet", "encrypt"])

@@ -114,6 +114,33 @@ fn https_trusts_exactly_the_ca_it_is_given() {
         s.ok(&["get", "--ca", "ca/ca.pem", &server.url]),
         "The secret message is: acorns at dawn\n"
     );
+    // As curl users write it: --cacert and -o FILE (0600: it is the secret).
+    s.ok(&[
+        "get",
+        "--cacert",
+        "ca/ca.pem",
+        "-o",
+        "secret.txt",
+        &server.url,
+    ]);
+    assert_eq!(s.read("secret.txt"), "acorns at dawn");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.path("secret.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // /healthz says "ok", which is no secret.
+    let health = format!("{}/healthz", server.url.trim_end_matches('/'));
+    assert_eq!(s.ok(&["get", "--ca", "ca/ca.pem", &health]), "ok\n");
+    // No URL: the tutorial's SECRET_URL is named.
+    let err = s.fails(&["get"], 2);
+    assert!(
+        err.contains("no URL") && err.contains("or set SECRET_URL"),
+        "{err}"
+    );
     let (code, _, err) = s.squirrel_out(&["get", "--ca", "ca/ca.pem", "-v", &server.url], &[]);
     assert_eq!(code, 0);
     assert!(

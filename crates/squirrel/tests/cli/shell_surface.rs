@@ -94,3 +94,36 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn colour_on_terminals_only() {
+    let s = Scratch::new();
+    let args = ["pki", "verify", "--ca", "missing.pem", "leaf.pem"];
+    // Piped (as here): plain text, whatever the flag says unless "always".
+    let plain = s.fails(&args, 1);
+    assert!(
+        plain.starts_with("squirrel: error: cannot read missing.pem"),
+        "{plain}"
+    );
+    let mut always = vec!["--color", "always"];
+    always.extend(args);
+    let painted = s.fails(&always, 1);
+    assert!(
+        painted.starts_with("\x1b[1;31msquirrel: error:\x1b[0m cannot read"),
+        "{painted:?}"
+    );
+    // On a terminal (script(1) gives one): colour, unless NO_COLOR.
+    let binary = assert_cmd::cargo::cargo_bin!("squirrel");
+    let command = format!("{} {}", binary.display(), args.join(" "));
+    let (_, on_tty) = s.run("script", &["-qec", &command, "/dev/null"]);
+    assert!(on_tty.contains("\x1b[1;31msquirrel: error:"), "{on_tty:?}");
+    let no_color = format!("NO_COLOR=1 {command}");
+    let (_, plain_tty) = s.run("script", &["-qec", &no_color, "/dev/null"]);
+    assert!(
+        plain_tty.contains("squirrel: error:") && !plain_tty.contains('\x1b'),
+        "{plain_tty:?}"
+    );
+    let never = format!("{} --color never {}", binary.display(), args.join(" "));
+    let (_, never_tty) = s.run("script", &["-qec", &never, "/dev/null"]);
+    assert!(!never_tty.contains('\x1b'), "{never_tty:?}");
+}

@@ -54,7 +54,7 @@ fn read_of_tshark_written_files_gives_the_same_packets() {
         &["-r", "ours.pcap", "-F", "nsecpcap", "-w", "theirs-ns.pcap"],
     );
     tshark(dir, &["-r", "ours.pcap", "-F", "pcap", "-w", "theirs.pcap"]);
-    let ours = s.ok(&["sniff", "--read", "ours.pcap", "-V", "-x"]);
+    let ours = s.ok(&["sniff", "--read", "ours.pcap", "-v", "-x"]);
     assert_eq!(ours.matches("\nFrame ").count() as u64 + 1, n);
     for theirs in ["theirs.pcapng", "theirs-ns.pcap", "theirs.pcap"] {
         assert_eq!(tshark_count(dir, theirs), n, "{theirs}");

@@ -7,6 +7,7 @@
 mod chapters;
 mod stage;
 
+use crate::cli::style::{self, Stream};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
@@ -128,14 +129,18 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let mut results = Vec::new();
     for n in numbers {
         story.say("");
-        story.say(format!("Chapter {n}: {}", CHAPTERS[usize::from(n) - 1]));
+        let title = format!("Chapter {n}: {}", CHAPTERS[usize::from(n) - 1]);
+        story.say(style::heading(Stream::Stdout, &title));
         let verdict = chapters::play(&mut story, n);
         if squirrel_sniff::signal::stop_requested() {
             bail!("interrupted during chapter {n}; every server was stopped and the temporary files removed");
         }
         match &verdict {
-            Ok(_) => story.say(format!("Chapter {n}: OK")),
-            Err(why) => story.say(format!("Chapter {n}: FAILED: {why}")),
+            Ok(_) => story.say(style::good(Stream::Stdout, &format!("Chapter {n}: OK"))),
+            Err(why) => story.say(style::bad(
+                Stream::Stdout,
+                &format!("Chapter {n}: FAILED: {why}"),
+            )),
         }
         results.push((n, verdict));
     }
