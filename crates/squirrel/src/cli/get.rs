@@ -50,6 +50,9 @@ pub struct GetArgs {
     /// Show the TLS version, cipher suite, ALPN and the server certificate's sentence.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Print one JSON object: status, headers, TLS, member and body (errors too are JSON).
+    #[arg(long, conflicts_with_all = ["raw", "output"])]
+    pub json: bool,
 }
 
 pub fn run(args: GetArgs) -> Result<ExitCode> {
@@ -62,12 +65,56 @@ pub fn run(args: GetArgs) -> Result<ExitCode> {
     };
     match fetch(&args, url) {
         Ok(code) => Ok(code),
+        Err(failure) if args.json => {
+            let code = failure.kind.exit_code();
+            let error = serde_json::json!({ "error": {
+                "kind": format!("{:?}", failure.kind).to_lowercase(),
+                "message": failure.message,
+                "openssl": failure.phrase,
+                "exit_code": code,
+            }});
+            println!("{error:#}");
+            Ok(ExitCode::from(code))
+        }
         Err(failure) => {
             let prefix = super::style::bad(super::style::Stream::Stderr, "squirrel: error:");
             eprintln!("{prefix} {failure}");
             Ok(ExitCode::from(failure.kind.exit_code()))
         }
     }
+}
+
+/// `get --json`: what the fetch learnt, in one object.
+fn json_report(target: &Target, fetched: &client::Fetched, body: &[u8], decrypted: bool) -> String {
+    let tls = fetched.tls.as_ref().map(|tls| {
+        let sentence = tls
+            .chain
+            .first()
+            .and_then(|leaf| squirrel_pki::describe::summarize(leaf, squirrel_pki::ca::now()).ok())
+            .map(|summary| summary.sentence);
+        serde_json::json!({
+            "version": tls.version.to_string(),
+            "cipher_suite": tls.cipher_suite,
+            "alpn": tls.alpn,
+            "certificate": sentence,
+        })
+    });
+    let headers: Vec<_> = fetched
+        .headers
+        .iter()
+        .map(|(name, value)| serde_json::json!([name, value]))
+        .collect();
+    let report = serde_json::json!({
+        "url": format!("{}://{}:{}{}", if target.https { "https" } else { "http" }, target.host, target.port, target.path),
+        "status": fetched.status,
+        "reason": fetched.reason,
+        "headers": headers,
+        "tls": tls,
+        "member": fetched.header(squirrel_http::routes::MEMBER_HEADER),
+        "decrypted": decrypted,
+        "body": String::from_utf8_lossy(body),
+    });
+    format!("{report:#}")
 }
 
 fn input(err: impl std::fmt::Display) -> Failure {
@@ -184,6 +231,13 @@ fn fetch(args: &GetArgs, url: &str) -> Result<ExitCode, Failure> {
         eprintln!(
             "note: the body looks like a Fernet token; pass --fernet-key-env VAR to decrypt it"
         );
+    }
+    if args.json {
+        println!(
+            "{}",
+            json_report(&target, &fetched, &body, fernet.is_some())
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     if let Some(member) = fetched.header(squirrel_http::routes::MEMBER_HEADER) {
         eprintln!("Welcome, member {member}.");

@@ -24,17 +24,33 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let message = err.to_string();
+            // A cause already told in the message is not told twice.
+            let causes: Vec<String> = err
+                .chain()
+                .skip(1)
+                .map(|c| c.to_string())
+                .filter(|cause| !message.contains(cause.as_str()))
+                .collect();
+            if json_mode() {
+                let error = serde_json::json!({ "error": {
+                    "message": message, "causes": causes, "exit_code": 1 }});
+                println!("{error:#}");
+                return ExitCode::from(1);
+            }
             let prefix = style::bad(style::Stream::Stderr, "squirrel: error:");
             eprintln!("{prefix} {message}");
-            // A cause already told in the message is not told twice.
-            for cause in err.chain().skip(1).map(|c| c.to_string()) {
-                if !message.contains(&cause) {
-                    eprintln!("  caused by: {cause}");
-                }
+            for cause in causes {
+                eprintln!("  caused by: {cause}");
             }
             ExitCode::from(1)
         }
     }
+}
+
+/// `--json` was asked for: errors are JSON too, on stdout, where the
+/// reader of the JSON looks (`{"error": {"message", "causes", "exit_code"}}`).
+fn json_mode() -> bool {
+    std::env::args_os().any(|arg| arg == "--json")
 }
 
 /// `squirrel pki list | head -1`: when the reader goes away, stop quietly,

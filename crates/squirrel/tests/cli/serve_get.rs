@@ -132,6 +132,27 @@ fn https_trusts_exactly_the_ca_it_is_given() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // --json: one object, the TLS facts included; a failure is JSON too.
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["get", "--ca", "ca/ca.pem", "--json", &server.url])).unwrap();
+    assert_eq!(json["status"], 200);
+    assert_eq!(json["body"], "acorns at dawn");
+    assert_eq!(json["tls"]["version"], "TLS 1.3");
+    assert_eq!(json["tls"]["alpn"], "http/1.1");
+    assert!(json["tls"]["certificate"]
+        .as_str()
+        .unwrap()
+        .contains("I am localhost (localhost) according to my-ca.com"));
+    assert_eq!(json["decrypted"], false);
+    let (code, out, _) = s.squirrel_out(&["get", "--json", &server.url], &[]);
+    assert_eq!(code, 4);
+    let error: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(error["error"]["kind"], "tls");
+    assert_eq!(error["error"]["exit_code"], 4);
+    assert_eq!(
+        error["error"]["openssl"],
+        "certificate verify failed: unable to get local issuer certificate"
+    );
     // /healthz says "ok", which is no secret.
     let health = format!("{}/healthz", server.url.trim_end_matches('/'));
     assert_eq!(s.ok(&["get", "--ca", "ca/ca.pem", &health]), "ok\n");

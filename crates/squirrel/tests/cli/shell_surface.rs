@@ -127,3 +127,20 @@ fn colour_on_terminals_only() {
     let (_, never_tty) = s.run("script", &["-qec", &never, "/dev/null"]);
     assert!(!never_tty.contains('\x1b'), "{never_tty:?}");
 }
+
+#[test]
+fn errors_in_json_mode_are_json() {
+    let s = Scratch::new();
+    let (code, out, err) = s.squirrel_out(
+        &["pki", "verify", "--json", "--ca", "missing.pem", "leaf.pem"],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.is_empty(), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["error"]["exit_code"], 1);
+    assert!(json["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot read missing.pem"));
+}
