@@ -49,9 +49,18 @@ pub struct Options {
     pub keylog: Option<PathBuf>,
 }
 
+/// Packets and bytes taken so far, readable from another thread (the
+/// CLI's progress line during a long capture).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub packets: std::sync::atomic::AtomicU64,
+    pub bytes: std::sync::atomic::AtomicU64,
+}
+
 /// The pipeline of one run.
 pub struct Engine<W: Write> {
     out: W,
+    progress: Option<std::sync::Arc<Progress>>,
     opts: Options,
     streams: Streams,
     writer: Option<Writer>,
@@ -73,6 +82,7 @@ impl<W: Write> Engine<W> {
         let secret_len = opts.secret.as_ref().map_or(0, |s| s.len());
         Engine {
             out,
+            progress: None,
             streams: Streams::new(opts.limits, secret_len),
             verdict: opts.secret.as_deref().map(Verdict::new),
             opts,
@@ -101,6 +111,11 @@ impl<W: Write> Engine<W> {
         self.out.flush().map_err(SniffError::Output)
     }
 
+    /// The counters another thread may watch while the engine runs.
+    pub fn progress(&mut self) -> std::sync::Arc<Progress> {
+        self.progress.get_or_insert_with(Default::default).clone()
+    }
+
     /// Packets taken so far.
     pub fn packets(&self) -> u64 {
         self.number
@@ -122,6 +137,11 @@ impl<W: Write> Engine<W> {
         }
         self.number += 1;
         self.bytes += u64::from(frame.orig_len);
+        if let Some(progress) = &self.progress {
+            use std::sync::atomic::Ordering::Relaxed;
+            progress.packets.store(self.number, Relaxed);
+            progress.bytes.store(self.bytes, Relaxed);
+        }
         let first = *self.first.get_or_insert(frame.ts);
         self.last = self.last.max(frame.ts);
         if let Some(w) = &mut self.writer {

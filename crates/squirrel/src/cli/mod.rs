@@ -9,6 +9,7 @@ pub mod get;
 pub mod logging;
 pub mod passphrase;
 pub mod pki;
+pub mod progress;
 pub mod serve;
 pub mod shell;
 pub mod sniff;

@@ -5,6 +5,7 @@
 //! embedded when given a key log. All the work is in `squirrel-sniff`; this
 //! module only turns flags into options and prints.
 
+use super::progress::CaptureTicker;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use squirrel_sniff::capture::{self, LiveCapture};
@@ -12,6 +13,7 @@ use squirrel_sniff::file::{self, Reader, Writer};
 use squirrel_sniff::filter::{CaptureFilter, DisplayFilter};
 use squirrel_sniff::reassembly::Limits;
 use squirrel_sniff::{relay, signal, Engine, Format, Options, SniffError};
+use std::io::IsTerminal;
 use std::io::{BufWriter, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -127,6 +129,13 @@ pub fn run(args: SniffArgs) -> Result<ExitCode> {
     let mut engine = Engine::new(BufWriter::with_capacity(1 << 20, stdout.lock()), options);
 
     let mut kernel_drops = None;
+    // Live sources can run long: their progress, on a terminal, when the
+    // packets themselves are not scrolling on it.
+    let packets_on_screen = std::io::stdout().is_terminal() && !args.quiet && !args.json;
+    let ticker = match args.read {
+        None => CaptureTicker::start(engine.progress(), packets_on_screen),
+        Some(_) => None,
+    };
     let outcome = if let Some(path) = &args.read {
         let mut reader = Reader::open(path)?;
         open_writer(&args, &mut engine, reader.linktype().unwrap_or(1), None)?;
@@ -162,6 +171,7 @@ pub fn run(args: SniffArgs) -> Result<ExitCode> {
         kernel_drops = cap.kernel_drops();
         r
     };
+    drop(ticker);
     if let Err(SniffError::Output(e)) = &outcome {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);

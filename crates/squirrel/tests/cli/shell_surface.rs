@@ -144,3 +144,32 @@ fn errors_in_json_mode_are_json() {
         .unwrap()
         .starts_with("cannot read missing.pem"));
 }
+
+#[test]
+fn long_captures_show_progress_on_a_terminal_only() {
+    let s = Scratch::new();
+    let listen = format!("127.0.0.1:{}", crate::common::free_port());
+    let to = format!("127.0.0.1:{}", crate::common::free_port());
+    let args = [
+        "sniff",
+        "--relay",
+        &listen,
+        "--to",
+        &to,
+        "-q",
+        "--duration",
+        "1",
+    ];
+    let binary = assert_cmd::cargo::cargo_bin!("squirrel");
+    let command = format!("{} {}", binary.display(), args.join(" "));
+    let (ok, on_tty) = s.run("script", &["-qec", &command, "/dev/null"]);
+    assert!(ok, "{on_tty}");
+    assert!(
+        on_tty.contains("capturing: 0 packets, 0 B so far"),
+        "{on_tty:?}"
+    );
+    assert!(on_tty.contains("Summary: 0 packets"), "{on_tty:?}");
+    let (_, _, piped) = s.squirrel_out(&args, &[]);
+    assert!(!piped.contains("capturing"), "{piped}");
+    assert!(piped.contains("Summary: 0 packets"), "{piped}");
+}
