@@ -23,8 +23,11 @@ command -v update-ca-certificates >/dev/null || apt_install ca-certificates
 for tool in runuser setpriv; do
     command -v "$tool" >/dev/null || apt_install util-linux
 done
-# serve's test reads the listen backlog with ss.
+# serve's test reads the listen backlog with ss; the colour and progress
+# tests get a terminal from script (util-linux, above).
 command -v ss >/dev/null || apt_install iproute2
+# The attack scripts (bench/attacks) check the ledger with sqlite3.
+command -v sqlite3 >/dev/null || apt_install sqlite3
 # The spy's tests (sniff_*) check squirrel's captures against tshark.
 if ! command -v tshark >/dev/null; then
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -68,3 +71,11 @@ else
     echo "scripts/test.sh: not root: the tests that need root are skipped (shown as ignored)" >&2
 fi
 cargo test --workspace --locked ${args[@]+"${args[@]}"}
+
+# The bounded attack scripts (bench/attacks), in their quick sizes, on the
+# binary the tests just built: slowloris, malformed requests, smuggling,
+# HTTP/2 floods, mutated files, kill -9 during signing. Alone, after the
+# tests, so that their timings are not those of a machine running both.
+if [ $# = 0 ]; then
+    SQUIRREL="${CARGO_TARGET_DIR:-target}/debug/squirrel" bash bench/attacks/run.sh --quick
+fi
