@@ -10,6 +10,7 @@ pub mod logging;
 pub mod passphrase;
 pub mod pki;
 pub mod serve;
+pub mod serve_config;
 pub mod sniff;
 
 use std::process::ExitCode;
