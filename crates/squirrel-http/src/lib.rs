@@ -9,6 +9,7 @@
 //!   settled.
 
 mod access;
+pub mod check;
 pub mod client;
 pub mod diagnose;
 pub mod error;
@@ -19,6 +20,7 @@ mod idle;
 pub mod keylog;
 mod listener;
 mod membership;
+pub mod pid_file;
 pub mod routes;
 pub mod server;
 pub mod site;

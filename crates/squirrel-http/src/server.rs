@@ -320,7 +320,7 @@ impl Server {
     }
 }
 
-fn resolve(listen: &str) -> Result<SocketAddr, ServeError> {
+pub(crate) fn resolve(listen: &str) -> Result<SocketAddr, ServeError> {
     let bad = |why: String| {
         ServeError::invalid(
             format!("--listen {listen:?} is not a usable address ({why})"),

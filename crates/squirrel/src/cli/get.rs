@@ -13,7 +13,7 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct GetArgs {
     /// The secret's URL, e.g. https://localhost:5683 (default: $SECRET_URL).
-    #[arg(value_name = "URL", env = "SECRET_URL")]
+    #[arg(value_name = "URL")]
     pub url: Option<String>,
     /// Print the body alone.
     #[arg(long)]
@@ -38,8 +38,8 @@ pub struct GetArgs {
     /// Do not verify the server's certificate (dangerous: anyone could pretend to be it).
     #[arg(short = 'k', long)]
     pub insecure: bool,
-    /// Decrypt a Fernet body, key from env VAR: --fernet-key-env[=VAR] (default SECRET_KEY).
-    #[arg(long, value_name = "VAR", num_args = 0..=1, require_equals = true, default_missing_value = "SECRET_KEY")]
+    /// Decrypt a Fernet body, key from env VAR: --fernet-key-env [VAR] (default SECRET_KEY).
+    #[arg(long, value_name = "VAR", num_args = 0..=1, default_missing_value = "SECRET_KEY")]
     pub fernet_key_env: Option<String>,
     /// Seconds to wait for the connection and each read.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -55,15 +55,12 @@ pub struct GetArgs {
     pub json: bool,
 }
 
-pub fn run(args: GetArgs) -> Result<ExitCode> {
-    let Some(url) = args.url.as_deref() else {
-        eprintln!(
-            "squirrel: error: no URL: give it as an argument (squirrel get \
-             https://localhost:5683) or set SECRET_URL, as the tutorial's client does"
-        );
+pub fn run(mut args: GetArgs) -> Result<ExitCode> {
+    if let Err(usage) = settle_url(&mut args) {
+        eprintln!("error: {usage}\n\nUsage: squirrel get [OPTIONS] <URL>\n\nFor more information, try '--help'.");
         return Ok(ExitCode::from(2));
-    };
-    match fetch(&args, url) {
+    }
+    match fetch(&args) {
         Ok(code) => Ok(code),
         Err(failure) if args.json => {
             let code = failure.kind.exit_code();
@@ -117,12 +114,42 @@ fn json_report(target: &Target, fetched: &client::Fetched, body: &[u8], decrypte
     format!("{report:#}")
 }
 
+/// `--fernet-key-env` takes an optional VAR: in `--fernet-key-env https://...`
+/// the flag stands alone (SECRET_KEY) and the URL follows. The URL comes
+/// from the command line, else from $SECRET_URL.
+fn settle_url(args: &mut GetArgs) -> Result<(), String> {
+    if let Some(var) = args.fernet_key_env.clone() {
+        if !super::serve_config::is_env_var_name(&var) {
+            if args.url.is_some() {
+                return Err(format!(
+                    "--fernet-key-env {var:?} is not the name of an environment variable; give \
+                     a name such as SECRET_KEY, or --fernet-key-env alone for SECRET_KEY"
+                ));
+            }
+            args.url = Some(var);
+            args.fernet_key_env = Some("SECRET_KEY".to_string());
+        }
+    }
+    if args.url.is_none() {
+        args.url = std::env::var("SECRET_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+    }
+    match args.url {
+        Some(_) => Ok(()),
+        None => Err(
+            "the following required arguments were not provided:\n  <URL> (or set SECRET_URL)"
+                .to_string(),
+        ),
+    }
+}
+
 fn input(err: impl std::fmt::Display) -> Failure {
     Failure::new(FailureKind::Input, err.to_string())
 }
 
-fn fetch(args: &GetArgs, url: &str) -> Result<ExitCode, Failure> {
-    let target = Target::parse(url)?;
+fn fetch(args: &GetArgs) -> Result<ExitCode, Failure> {
+    let target = Target::parse(args.url.as_deref().unwrap_or_default())?;
     let fernet = match &args.fernet_key_env {
         Some(var) => Some(
             super::fernet::keys_from_env_flag(var, "--fernet-key-env")
@@ -249,8 +276,8 @@ fn fetch(args: &GetArgs, url: &str) -> Result<ExitCode, Failure> {
     }
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    // Only the secret's own address holds the secret (/healthz says "ok").
-    let secret = target.path == "/" || target.path.is_empty();
+    // squirrel's health check says "ok", which is no secret.
+    let secret = !target.path.ends_with("/healthz");
     let written = if args.raw {
         out.write_all(&body)
     } else if secret {

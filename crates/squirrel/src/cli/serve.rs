@@ -1,81 +1,102 @@
 //! `squirrel serve`: flags in, `squirrel-http` does the serving.
 
 use super::passphrase::PassArgs;
+use super::serve_config::{self, Settings, UsageError};
 use anyhow::{Context, Result};
 use clap::Args;
-use squirrel_http::{
-    Limits, MessageSource, ServeOptions, Server, SiteSources, TlsFiles, DEFAULT_MESSAGE,
-};
+use squirrel_http::pid_file::{self, PidFile};
+use squirrel_http::{MessageSource, ServeOptions, Server, SiteSources, TlsFiles};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (IPv4 or IPv6): 127.0.0.1:5683, [::1]:5683, 0.0.0.0:5683.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5683")]
-    pub listen: String,
-    /// The secret message (default: "fluffy tail").
-    #[arg(
-        long,
-        value_name = "TEXT",
-        env = "SECRET_MESSAGE",
-        conflicts_with = "message_file"
-    )]
+    /// Read the settings from a TOML file: one key per long flag (listen = "127.0.0.1:5683",
+    /// message-file = "message.txt"); flags given here win, paths are relative to the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the configuration (files, certificate and key, client CA, CRL, address) as nginx -t
+    /// does, print "configuration OK" and exit, without listening.
+    #[arg(long)]
+    pub check_config: bool,
+    /// Address to listen on: 127.0.0.1:5683, [::1]:5683, 0.0.0.0:5683; a port alone (5683 or
+    /// :5683) means every IPv4 interface, as nginx's listen 5683 [default: 127.0.0.1:5683].
+    #[arg(long, value_name = "ADDR", value_parser = serve_config::parse_listen)]
+    pub listen: Option<String>,
+    /// Listen on 127.0.0.1:PORT (loopback only).
+    #[arg(long, value_name = "PORT", conflicts_with = "listen")]
+    pub port: Option<u16>,
+    /// The secret message [default: $SECRET_MESSAGE, else "fluffy tail"].
+    #[arg(long, value_name = "TEXT", conflicts_with = "message_file")]
     pub message: Option<String>,
-    /// Read the secret from FILE, and again whenever it changes.
+    /// Read the secret from FILE, and again whenever it changes (wins over $SECRET_MESSAGE).
     #[arg(long, value_name = "FILE")]
     pub message_file: Option<PathBuf>,
-    /// Serve HTTPS with this certificate (a chain may follow it in the file).
-    #[arg(long, value_name = "FILE", requires = "key")]
+    /// Serve HTTPS with this certificate (a chain may follow it in the file); needs --key.
+    #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
     /// The certificate's private key (may be encrypted).
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Passphrase of the key: first line of FILE.
-    #[arg(long, value_name = "FILE", conflicts_with = "key_pass_env")]
+    #[arg(
+        long,
+        visible_alias = "pass-file",
+        value_name = "FILE",
+        conflicts_with = "key_pass_env"
+    )]
     pub key_pass_file: Option<PathBuf>,
     /// Passphrase of the key: environment variable VAR.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, visible_alias = "pass-env", value_name = "VAR")]
     pub key_pass_env: Option<String>,
-    /// Members only (mutual TLS): clients need a certificate from this CA.
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    /// The key is not encrypted: never ask for a passphrase.
+    #[arg(long, conflicts_with_all = ["key_pass_file", "key_pass_env"])]
+    pub no_pass: bool,
+    /// Members only (mutual TLS): clients need a certificate from this CA; needs --cert.
+    #[arg(long, value_name = "FILE")]
     pub client_ca: Option<PathBuf>,
-    /// Refuse client certificates this CRL revokes.
-    #[arg(long, value_name = "FILE", requires = "client_ca")]
+    /// Refuse client certificates this CRL revokes; needs --client-ca.
+    #[arg(long, value_name = "FILE")]
     pub crl: Option<PathBuf>,
     /// Accept a --client-ca without CA extensions, like the tutorial's (with a warning).
-    #[arg(long, requires = "client_ca")]
+    #[arg(long)]
     pub legacy_ca: bool,
-    /// Bodies are fresh Fernet tokens of the secret, key from env VAR: --fernet-key-env[=VAR] (default SECRET_KEY).
-    #[arg(long, value_name = "VAR", num_args = 0..=1, require_equals = true, default_missing_value = "SECRET_KEY")]
+    /// Bodies are fresh Fernet tokens of the secret, key from env VAR: --fernet-key-env [VAR]
+    /// (default SECRET_KEY).
+    #[arg(long, value_name = "VAR", num_args = 0..=1, default_missing_value = "SECRET_KEY")]
     pub fernet_key_env: Option<String>,
     /// Write TLS secrets to FILE (NSS key log format) for Wireshark.
     #[arg(long, value_name = "FILE", env = "SSLKEYLOGFILE")]
     pub keylog: Option<PathBuf>,
-    /// Seconds allowed for a TLS handshake.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub handshake_timeout: u64,
+    /// Write the server's process id to FILE once it listens (for kill -HUP $(cat FILE));
+    /// removed when it stops.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Seconds allowed for a TLS handshake [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub handshake_timeout: Option<u64>,
     /// Seconds allowed to receive a request's headers, from their first byte (HTTP/2: while a
-    /// header block is unfinished; an idle keep-alive connection is ended by --idle-timeout).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub header_timeout: u64,
-    /// Seconds without traffic after which a connection is closed (HTTP/2 PINGs are not traffic).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub idle_timeout: u64,
-    /// Largest request header block, in bytes (larger: 431).
-    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
-    pub max_header_bytes: usize,
-    /// Most connections served at once; more wait.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Length of the kernel's queue of connections not yet accepted (nginx's default).
-    #[arg(long, value_name = "N", default_value_t = 511)]
-    pub backlog: u32,
-    /// Seconds a stop waits for requests in flight.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub shutdown_grace: u64,
+    /// header block is unfinished; an idle keep-alive connection is ended by --idle-timeout)
+    /// [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds without traffic after which a connection is closed (HTTP/2 PINGs are not
+    /// traffic) [default: 60].
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Largest request header block, in bytes (larger: 431) [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Most connections served at once; more wait [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Length of the kernel's queue of connections not yet accepted [default: 511, nginx's].
+    #[arg(long, value_name = "N")]
+    pub backlog: Option<u32>,
+    /// Seconds a stop waits for requests in flight [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_grace: Option<u64>,
     /// Worker threads (default: the CPUs this process may use).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -88,56 +109,33 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    super::logging::init(args.quiet, args.verbose);
-    let message = match (&args.message_file, &args.message) {
-        (Some(file), _) => MessageSource::File(file.clone()),
-        (None, Some(text)) => MessageSource::Text(text.clone()),
-        (None, None) => MessageSource::Text(DEFAULT_MESSAGE.to_string()),
+    let settings = match serve_config::settings(&args) {
+        Ok(settings) => settings,
+        Err(err) => match err.downcast_ref::<UsageError>() {
+            Some(usage) => {
+                eprintln!(
+                    "error: {usage}\n\nUsage: squirrel serve [OPTIONS]\n\nFor more information, try '--help'."
+                );
+                return Ok(ExitCode::from(2));
+            }
+            None => return Err(err),
+        },
     };
-    let tls = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => {
-            let pass = PassArgs {
-                pass_file: args.key_pass_file.clone(),
-                pass_env: args.key_pass_env.clone(),
-                no_pass: false,
-            };
-            Some(TlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-                key_passphrase: pass.passphrase_for(key, "server key")?,
-                client_ca: args.client_ca.clone(),
-                crl: args.crl.clone(),
-                legacy_client_ca: args.legacy_ca,
-            })
+    super::logging::init(settings.quiet, settings.verbose);
+    let options = options(&settings)?;
+    if args.check_config {
+        return check(&settings, &options);
+    }
+    if let Some(path) = &settings.pid_file {
+        squirrel_http::check::folder_exists(path, "--pid-file")?;
+        if let pid_file::Previous::Stale(content) = pid_file::check(path)? {
+            tracing::warn!(
+                "--pid-file {}: replacing a stale pid file (it held {content:?}, which is not a running process)",
+                path.display()
+            );
         }
-        _ => None,
-    };
-    let fernet = match &args.fernet_key_env {
-        Some(var) => Some(Arc::new(super::fernet::keys_from_env_flag(
-            var,
-            "--fernet-key-env",
-        )?)),
-        None => None,
-    };
-    let options = ServeOptions {
-        listen: args.listen.clone(),
-        sources: SiteSources {
-            message,
-            tls,
-            fernet,
-        },
-        keylog: args.keylog.clone(),
-        limits: Limits {
-            handshake_timeout: Duration::from_secs(args.handshake_timeout),
-            header_timeout: Duration::from_secs(args.header_timeout),
-            idle_timeout: Duration::from_secs(args.idle_timeout),
-            max_header_bytes: args.max_header_bytes,
-            max_connections: args.max_connections.max(1),
-            backlog: args.backlog.max(1),
-            shutdown_grace: Duration::from_secs(args.shutdown_grace),
-        },
-    };
-    let threads = args
+    }
+    let threads = settings
         .threads
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -157,15 +155,19 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .build()
     }
     .context("cannot start the async runtime")?;
+    let keylog = settings.keylog.clone();
+    let pid_path = settings.pid_file.clone();
     runtime.block_on(async move {
         let server = Server::bind(options).await?;
+        // Written once the server listens; removed when `pid` drops.
+        let pid = pid_path.as_deref().map(PidFile::write).transpose()?;
         println!("{}", server.banner());
         if server.is_plain_http() {
             tracing::warn!(
                 "plain HTTP: anyone on the path can read the secret (tutorial step 3); serve HTTPS with --cert and --key"
             );
         }
-        if let Some(path) = &args.keylog {
+        if let Some(path) = &keylog {
             tracing::warn!("TLS secrets are written to {}: whoever reads it can decrypt the traffic", path.display());
         }
         let stop = squirrel_http::server::stop_signal()?;
@@ -175,6 +177,84 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 tracing::info!("{signal} received");
             })
             .await?;
+        drop(pid);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What the server is asked to serve: the settings with the key's
+/// passphrase and the Fernet keys read.
+fn options(settings: &Settings) -> Result<ServeOptions> {
+    let tls = match &settings.tls {
+        Some(tls) => {
+            let pass = PassArgs {
+                pass_file: tls.key_pass_file.clone(),
+                pass_env: tls.key_pass_env.clone(),
+                no_pass: tls.no_pass,
+            };
+            Some(TlsFiles {
+                cert: tls.cert.clone(),
+                key: tls.key.clone(),
+                key_passphrase: if tls.no_pass {
+                    None
+                } else {
+                    pass.passphrase_for(&tls.key, "server key")?
+                },
+                client_ca: tls.client_ca.clone(),
+                crl: tls.crl.clone(),
+                legacy_client_ca: tls.legacy_ca,
+            })
+        }
+        None => None,
+    };
+    let fernet = match &settings.fernet_key_env {
+        Some(var) => Some(Arc::new(super::fernet::keys_from_env_flag(
+            var,
+            "--fernet-key-env",
+        )?)),
+        None => None,
+    };
+    Ok(ServeOptions {
+        listen: settings.listen.clone(),
+        sources: SiteSources {
+            message: settings.message.clone(),
+            tls,
+            fernet,
+        },
+        keylog: settings.keylog.clone(),
+        limits: settings.limits.clone(),
+    })
+}
+
+/// `--check-config`: load everything, bind nothing, say what would be served.
+fn check(settings: &Settings, options: &ServeOptions) -> Result<ExitCode> {
+    let checked = squirrel_http::check::check(options)?;
+    if let Some(path) = &settings.pid_file {
+        squirrel_http::check::folder_exists(path, "--pid-file")?;
+    }
+    let mut how = vec![if checked.certificate.is_some() {
+        "HTTPS"
+    } else {
+        "plain HTTP"
+    }];
+    if checked.members_only {
+        how.push("members only");
+    }
+    if checked.fernet {
+        how.push("Fernet bodies");
+    }
+    println!("configuration OK");
+    println!("  listen: {} ({})", checked.addr, how.join(", "));
+    if let Some(sentence) = &checked.certificate {
+        println!("  certificate: {sentence}");
+    }
+    match &settings.message {
+        MessageSource::File(path) => println!(
+            "  message: {} ({} bytes)",
+            path.display(),
+            checked.message_bytes
+        ),
+        MessageSource::Text(_) => println!("  message: text ({} bytes)", checked.message_bytes),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ mod pki_interop;
 mod pki_keys;
 mod pki_prompt;
 mod pki_verify;
+mod serve_config;
 mod serve_get;
 mod serve_members;
 mod serve_ops;
