@@ -96,6 +96,17 @@ impl PassArgs {
     /// Reads the key at `path`, asking for its passphrase only when it is
     /// encrypted.
     pub fn read_key(&self, path: &Path, what: &str) -> Result<PrivateKey> {
+        Ok(self.read_key_and_passphrase(path, what)?.0)
+    }
+
+    /// Like [`PassArgs::read_key`], also returning the passphrase that
+    /// unlocked the key (`None` for a plain key), to write it again under
+    /// the same passphrase.
+    pub fn read_key_and_passphrase(
+        &self,
+        path: &Path,
+        what: &str,
+    ) -> Result<(PrivateKey, Option<Passphrase>)> {
         let text = squirrel_pki::files::read(path)?;
         let encrypted = PrivateKey::pem_is_encrypted(&text).map_err(|e| e.in_file(path))?;
         let passphrase = if encrypted {
@@ -111,7 +122,8 @@ impl PassArgs {
         } else {
             None
         };
-        Ok(PrivateKey::from_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))?)
+        let key = PrivateKey::from_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))?;
+        Ok((key, passphrase))
     }
 }
 
