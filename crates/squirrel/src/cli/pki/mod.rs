@@ -49,7 +49,7 @@ pub enum PkiCommand {
     Verify(verify::VerifyArgs),
     /// List the certificates the CA issued (from its ledger).
     List(list::ListArgs),
-    /// Revoke a certificate by serial number.
+    /// Revoke a certificate by serial number (or a unique prefix of it) or by name.
     Revoke(revoke::RevokeArgs),
     /// Write a certificate revocation list (CRL) signed by the CA.
     Crl(crl::CrlArgs),
