@@ -46,9 +46,12 @@ fn parse_kdf(s: &str) -> Result<Kdf, String> {
 
 impl PassArgs {
     /// Takes the `--key-pass-*` aliases away from a command that has flags
-    /// of that name itself: `#[command(mut_arg("pass_file", PassArgs::without_key_aliases))]`.
+    /// of that name itself: `#[command(mut_args(PassArgs::without_key_aliases))]`.
     pub fn without_key_aliases(arg: clap::Arg) -> clap::Arg {
-        arg.visible_alias(None)
+        match arg.get_id().as_str() {
+            "pass_file" | "pass_env" => arg.visible_alias(None),
+            _ => arg,
+        }
     }
 
     /// These flags as the user gave them, for a command printed as advice
