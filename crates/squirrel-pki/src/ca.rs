@@ -151,16 +151,24 @@ pub fn ensure_no_ca(files: &CaFiles) -> Result<()> {
 /// any of its files exists. Returns the certificate's PEM.
 pub fn init_ca(files: &CaFiles, options: &CaOptions, protection: &KeyProtection) -> Result<String> {
     ensure_no_ca(files)?;
-    if let Some(dir) = files.cert.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir)?;
-    }
-    if options.days == 0 {
-        return Err(PkiError::invalid(
-            "--days must be at least 1",
-            "pass --days 3650",
-        ));
-    }
+    check_options(options)?;
     let key = PrivateKey::generate(options.algorithm)?;
+    init_ca_with_key(files, options, &key, protection)
+}
+
+/// Creates a new CA around an existing key (`squirrel pki ca init --key`):
+/// the key is written into the CA directory as `ca-key.pem`, PKCS#8,
+/// protected by `protection`; the file it came from is left as it was.
+/// `options.algorithm` is ignored: the key's own is used. On any error,
+/// nothing is left behind: no file, and no directory this call created.
+pub fn init_ca_with_key(
+    files: &CaFiles,
+    options: &CaOptions,
+    key: &PrivateKey,
+    protection: &KeyProtection,
+) -> Result<String> {
+    ensure_no_ca(files)?;
+    check_options(options)?;
     let key_pem = key.to_pem(protection)?;
     let now = now();
     let mut params = CertificateParams::default();
@@ -188,20 +196,52 @@ pub fn init_ca(files: &CaFiles, options: &CaOptions, protection: &KeyProtection)
     }
     let cert = params.self_signed(key.key_pair())?;
     let cert_pem = cert.pem();
-    files::write_atomic(&files.key, key_pem.as_bytes(), PRIVATE_MODE, false)?;
-    if let Err(e) = files::write_atomic(&files.cert, cert_pem.as_bytes(), PUBLIC_MODE, false)
-        .and_then(|()| Ledger::open(&files.ledger).map(drop))
-    {
+    let created = match files.cert.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => create_private_dir(dir)?,
+        None => None,
+    };
+    let mut made: Vec<&Path> = Vec::new();
+    let mut written = files::write_atomic(&files.key, key_pem.as_bytes(), PRIVATE_MODE, false)
+        .inspect(|()| made.push(&files.key))
+        .and_then(|()| files::write_atomic(&files.cert, cert_pem.as_bytes(), PUBLIC_MODE, false))
+        .inspect(|()| made.push(&files.cert));
+    if written.is_ok() {
+        // The ledger file may be half-made when opening it fails.
+        made.push(&files.ledger);
+        written = Ledger::open(&files.ledger).map(drop);
+    }
+    if let Err(e) = written {
         // Leave nothing half-made behind.
-        let _ = std::fs::remove_file(&files.key);
-        let _ = std::fs::remove_file(&files.cert);
+        for path in made {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(dir) = created {
+            let _ = std::fs::remove_dir(dir);
+        }
         return Err(e);
     }
     Ok(cert_pem)
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+fn check_options(options: &CaOptions) -> Result<()> {
+    if options.days == 0 {
+        return Err(PkiError::invalid(
+            "--days must be at least 1",
+            "pass --days 3650",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates `dir` (mode 0700) when missing; returns the outermost
+/// directory it created, to be removed again if the CA cannot be made.
+fn create_private_dir(dir: &Path) -> Result<Option<PathBuf>> {
     use std::os::unix::fs::DirBuilderExt;
+    let created = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .last()
+        .map(Path::to_path_buf);
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -209,7 +249,8 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|source| PkiError::Write {
             path: dir.to_path_buf(),
             error: source,
-        })
+        })?;
+    Ok(created)
 }
 
 /// An opened CA: certificate, unlocked key and ledger, checked for

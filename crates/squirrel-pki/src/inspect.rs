@@ -94,6 +94,76 @@ pub fn describe_pem(
     })
 }
 
+/// How a file given to `squirrel pki inspect` was encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Encoding {
+    #[serde(rename = "PEM")]
+    Pem,
+    #[serde(rename = "DER")]
+    Der,
+}
+
+/// The blocks of a file in PEM, or the one object of a DER file (a
+/// certificate, CSR, CRL, public or private key: detected) as the PEM
+/// block it would be.
+pub fn blocks_of_file(bytes: &[u8]) -> Result<(Vec<pem::Pem>, Encoding)> {
+    if memchr::memmem::find(bytes, b"-----BEGIN ").is_some() {
+        return Ok((crate::pem_file::blocks(bytes)?, Encoding::Pem));
+    }
+    if bytes.first() != Some(&0x30) {
+        return Err(crate::PkiError::invalid(
+            "no PEM block found (no \"-----BEGIN ...-----\" line), and the file is not DER \
+             either",
+            "give a certificate, chain, CSR, CRL or key, in PEM or DER",
+        ));
+    }
+    match der_block(bytes) {
+        Some(block) => Ok((vec![block], Encoding::Der)),
+        None => Err(crate::PkiError::invalid(
+            "the file is binary (DER) but not a certificate, CSR, CRL, public key or private key \
+             that squirrel can read",
+            "check that you gave the right file",
+        )),
+    }
+}
+
+/// What a DER object is, as the PEM block it would be; `None` when it is
+/// none of the things `inspect` describes.
+pub fn der_block(der: &[u8]) -> Option<pem::Pem> {
+    use aws_lc_rs::signature as sig;
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    use x509_parser::revocation_list::CertificateRevocationList;
+    use x509_parser::x509::SubjectPublicKeyInfo;
+    let whole = |rest: &[u8]| rest.is_empty();
+    let tag = if X509Certificate::from_der(der).is_ok_and(|(rest, _)| whole(rest)) {
+        "CERTIFICATE"
+    } else if X509CertificationRequest::from_der(der).is_ok_and(|(rest, _)| whole(rest)) {
+        "CERTIFICATE REQUEST"
+    } else if CertificateRevocationList::from_der(der).is_ok_and(|(rest, _)| whole(rest)) {
+        "X509 CRL"
+    } else if SubjectPublicKeyInfo::from_der(der).is_ok_and(|(rest, _)| whole(rest)) {
+        "PUBLIC KEY"
+    } else if pkcs8::PrivateKeyInfoRef::try_from(der).is_ok() {
+        "PRIVATE KEY"
+    } else if pkcs8::EncryptedPrivateKeyInfoRef::try_from(der).is_ok() {
+        "ENCRYPTED PRIVATE KEY"
+    } else if sig::RsaKeyPair::from_der(der).is_ok() {
+        "RSA PRIVATE KEY"
+    } else if [
+        &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
+    ]
+    .into_iter()
+    .any(|alg| sig::EcdsaKeyPair::from_private_key_der(alg, der).is_ok())
+    {
+        "EC PRIVATE KEY"
+    } else {
+        return None;
+    };
+    Some(pem::Pem::new(tag, der.to_vec()))
+}
+
 /// What a CRL says, as `openssl crl -text` shows it.
 #[derive(Debug, Serialize)]
 pub struct CrlSummary {

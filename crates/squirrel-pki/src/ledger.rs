@@ -214,20 +214,58 @@ impl Ledger {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Marks a certificate revoked. The serial may be given with or without
-    /// colons, in any case, with or without leading zeros.
-    pub fn revoke(&self, serial: &str, reason: &str, at: &str) -> Result<LedgerEntry> {
-        let wanted = normalize_serial(serial);
-        let entry = self
-            .list()?
-            .into_iter()
-            .find(|e| normalize_serial(&e.serial) == wanted)
-            .ok_or_else(|| {
-                PkiError::invalid(
-                    format!("no certificate with serial {serial} in the ledger"),
-                    "run `squirrel pki list` to see the serials this CA issued",
-                )
-            })?;
+    /// The one certificate `query` names: its serial or a unique prefix
+    /// of it (hex in any case, colons allowed), or its common name or one
+    /// of its alternative names (any case). Certificates already revoked
+    /// are passed over when another one matches; more than one left is
+    /// refused with the candidates listed.
+    pub fn find(&self, query: &str, now: OffsetDateTime) -> Result<LedgerEntry> {
+        let all = self.list()?;
+        let mut found: Vec<&LedgerEntry> = all.iter().filter(|e| matches(e, query)).collect();
+        if found.iter().any(|e| e.status != Status::Revoked) {
+            found.retain(|e| e.status != Status::Revoked);
+        }
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(PkiError::invalid(
+                format!(
+                    "no certificate in the ledger matches {query:?} (by serial, serial prefix, \
+                     common name or alternative name)"
+                ),
+                "run `squirrel pki list` to see the certificates this CA issued",
+            )),
+            many => {
+                let lines: Vec<String> = many
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "  {}  {}  {} ({})",
+                            e.serial,
+                            e.status_at(now),
+                            e.subject,
+                            e.alt_names.join(", ")
+                        )
+                    })
+                    .collect();
+                Err(PkiError::invalid(
+                    format!("{query:?} matches {} certificates", many.len()),
+                    format!(
+                        "give enough of the serial to pick one, e.g. `squirrel pki revoke {}`:\n{}",
+                        many[0].serial,
+                        lines.join("\n")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Marks a certificate revoked. `query` is a serial (with or without
+    /// colons, in any case, with or without leading zeros), a unique
+    /// prefix of one, or a name: see [`Ledger::find`].
+    pub fn revoke(&self, query: &str, reason: &str, at: &str) -> Result<LedgerEntry> {
+        let now = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| crate::ca::now());
+        let entry = self.find(query, now)?;
         if entry.status == Status::Revoked {
             return Err(PkiError::Refused(format!(
                 "certificate {} ({}) is already revoked",
@@ -264,6 +302,33 @@ impl Ledger {
         tx.commit()?;
         Ok(next as u64)
     }
+}
+
+/// True when `query` names `entry`: by serial (whole or a prefix) or by
+/// name (the subject's CN, an alternative name, or the whole subject).
+fn matches(entry: &LedgerEntry, query: &str) -> bool {
+    let query = query.trim();
+    let hex: String = query.chars().filter(|&c| c != ':').collect();
+    let is_hex = !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    if is_hex {
+        let serial = entry.serial.replace(':', "").to_ascii_uppercase();
+        if serial.starts_with(&hex.to_ascii_uppercase())
+            || normalize_serial(&serial) == normalize_serial(&hex)
+        {
+            return true;
+        }
+    }
+    let common_name = entry
+        .subject
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="));
+    !query.is_empty()
+        && (entry.subject.eq_ignore_ascii_case(query)
+            || common_name.is_some_and(|cn| cn.eq_ignore_ascii_case(query))
+            || entry
+                .alt_names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(query)))
 }
 
 /// A serial as upper-case hex without colons or leading zeros.

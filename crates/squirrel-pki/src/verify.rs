@@ -132,8 +132,19 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
         path_len: Vec::new(),
         refused: Vec::new(),
     };
+    let system = v.anchor_policy == AnchorPolicy::System;
     for der in v.anchors {
-        let cert = parse_certificate(der)?;
+        // The system's store may hold files that are no CA at all (Debian's
+        // ssl-cert-snakeoil.pem, CA:FALSE): passed over in silence. What
+        // the user gave is judged, and told about.
+        let cert = match parse_certificate(der) {
+            Ok(cert) => cert,
+            Err(_) if system => continue,
+            Err(e) => return Err(e),
+        };
+        if system && matches!(cert.basic_constraints(), Ok(Some(bc)) if !bc.value.ca) {
+            continue;
+        }
         let verdict = match v.anchor_policy {
             AnchorPolicy::System => AnchorVerdict::Fit,
             _ => anchor::judge(&cert, v.at),
@@ -151,14 +162,16 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
                 continue;
             }
         };
-        let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
-            .map_err(|e| {
-                PkiError::invalid(
+        let anchor = match webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())) {
+            Ok(anchor) => anchor.to_owned(),
+            Err(_) if system => continue,
+            Err(e) => {
+                return Err(PkiError::invalid(
                     format!("a --ca certificate cannot be used as a trust anchor ({e:?})"),
                     "give the CA's certificate in PEM",
-                )
-            })?
-            .to_owned();
+                ))
+            }
+        };
         anchors.usable.push(anchor);
         anchors.legacy.push(legacy);
         anchors.path_len.push(match cert.basic_constraints() {

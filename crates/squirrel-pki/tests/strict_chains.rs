@@ -533,3 +533,31 @@ fn intermediates_carry_key_identifiers_and_paths_try_every_candidate() {
     case.intermediates = vec![&bad, &cross];
     assert_eq!(case.verdict(), "ok");
 }
+
+#[test]
+fn the_system_store_passes_over_what_is_no_ca_in_silence() {
+    let lab = Lab::new();
+    let root = lab.root("/CN=Root", ROOT);
+    let leaf = der(&lab.leaf(&root, LEAF));
+    // Debian's /etc/ssl/certs/ssl-cert-snakeoil.pem: self-signed, CA:FALSE.
+    let not_ca = replace(ROOT, "critical,CA:TRUE", "critical,CA:FALSE");
+    let snakeoil = der(&lab.root("/CN=localhost", &not_ca));
+    let unreadable = vec![0x30, 0x03, 0x02, 0x01, 0x01];
+    let run = |anchors: &[Vec<u8>], policy| {
+        verify(&Verification {
+            hostname: Some("example.com"),
+            at: OffsetDateTime::now_utc(),
+            anchor_policy: policy,
+            ..Verification::new(anchors, &[], &leaf)
+        })
+    };
+    let system = [snakeoil.clone(), unreadable.clone(), der(&root)];
+    let report = run(&system, AnchorPolicy::System).expect("the store is usable");
+    assert!(report.failure.is_none(), "{:?}", report.failure);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    // What the user gives is judged, and told about.
+    let err = run(&[unreadable], AnchorPolicy::Strict).unwrap_err();
+    assert!(err.to_string().contains("cannot"), "{err}");
+    let given = run(&[snakeoil, der(&root)], AnchorPolicy::Strict).unwrap();
+    assert!(given.failure.is_none(), "{:?}", given.failure);
+}

@@ -9,13 +9,23 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Passphrase flags for a command that reads or writes an encrypted key.
+///
+/// `--key-pass-file` and `--key-pass-env` are aliases, as `serve` spells
+/// them. A command with key flags of its own (`pki issue`, whose
+/// `--key-pass-*` encrypt the new key) takes them away with
+/// [`PassArgs::without_key_aliases`].
 #[derive(Args, Debug, Clone, Default)]
 pub struct PassArgs {
     /// Read the key's passphrase from the first line of FILE.
-    #[arg(long, value_name = "FILE", conflicts_with = "pass_env")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "pass_env",
+        visible_alias = "key-pass-file"
+    )]
     pub pass_file: Option<PathBuf>,
     /// Read the key's passphrase from environment variable VAR.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", visible_alias = "key-pass-env")]
     pub pass_env: Option<String>,
     /// The key is (or is to be written) unencrypted: never prompt.
     #[arg(long, conflicts_with_all = ["pass_file", "pass_env"])]
@@ -35,6 +45,27 @@ fn parse_kdf(s: &str) -> Result<Kdf, String> {
 }
 
 impl PassArgs {
+    /// Takes the `--key-pass-*` aliases away from a command that has flags
+    /// of that name itself: `#[command(mut_args(PassArgs::without_key_aliases))]`.
+    pub fn without_key_aliases(arg: clap::Arg) -> clap::Arg {
+        match arg.get_id().as_str() {
+            "pass_file" | "pass_env" => arg.visible_alias(None),
+            _ => arg,
+        }
+    }
+
+    /// These flags as the user gave them, for a command printed as advice
+    /// (e.g. ` --pass-file pw`; empty when none was given).
+    pub fn flags(&self) -> String {
+        let word = |p: &Path| crate::cli::pki::shell_word(p);
+        match (&self.pass_file, &self.pass_env, self.no_pass) {
+            (Some(file), _, _) => format!(" --pass-file {}", word(file)),
+            (_, Some(var), _) => format!(" --pass-env {}", word(Path::new(var))),
+            (_, _, true) => " --no-pass".to_string(),
+            _ => String::new(),
+        }
+    }
+
     /// The passphrase given by file or environment, if any.
     pub fn given(&self) -> Result<Option<Passphrase>> {
         if let Some(file) = &self.pass_file {
@@ -68,6 +99,17 @@ impl PassArgs {
     /// Reads the key at `path`, asking for its passphrase only when it is
     /// encrypted.
     pub fn read_key(&self, path: &Path, what: &str) -> Result<PrivateKey> {
+        Ok(self.read_key_and_passphrase(path, what)?.0)
+    }
+
+    /// Like [`PassArgs::read_key`], also returning the passphrase that
+    /// unlocked the key (`None` for a plain key), to write it again under
+    /// the same passphrase.
+    pub fn read_key_and_passphrase(
+        &self,
+        path: &Path,
+        what: &str,
+    ) -> Result<(PrivateKey, Option<Passphrase>)> {
         let text = squirrel_pki::files::read(path)?;
         let encrypted = PrivateKey::pem_is_encrypted(&text).map_err(|e| e.in_file(path))?;
         let passphrase = if encrypted {
@@ -83,7 +125,8 @@ impl PassArgs {
         } else {
             None
         };
-        Ok(PrivateKey::from_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))?)
+        let key = PrivateKey::from_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))?;
+        Ok((key, passphrase))
     }
 }
 
@@ -106,6 +149,10 @@ fn terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// How many times a new passphrase is asked for when its confirmation
+/// differs.
+const NEW_PASSPHRASE_TRIES: u32 = 3;
+
 fn prompt_new(what: &str) -> Result<Passphrase> {
     if !terminal() {
         bail!(
@@ -113,17 +160,25 @@ fn prompt_new(what: &str) -> Result<Passphrase> {
              --pass-file FILE or --pass-env VAR, or pass --no-pass to write the key unencrypted"
         );
     }
-    let first = rpassword::prompt_password(format!("Passphrase for the new {what}: "))
-        .context("could not read the passphrase from the terminal")?;
-    let first = zeroize::Zeroizing::new(first);
-    let again = zeroize::Zeroizing::new(
-        rpassword::prompt_password("Type it again: ")
-            .context("could not read the passphrase from the terminal")?,
-    );
-    if *first != *again {
-        bail!("the two passphrases differ; nothing was written. Run the command again");
+    let read = |prompt: String| {
+        rpassword::prompt_password(prompt)
+            .map(zeroize::Zeroizing::new)
+            .context("could not read the passphrase from the terminal")
+    };
+    for attempt in 1..=NEW_PASSPHRASE_TRIES {
+        let first = read(format!("Passphrase for the new {what}: "))?;
+        let again = read("Type it again: ".to_string())?;
+        if *first == *again {
+            return Ok(Passphrase::new(first.as_str())?);
+        }
+        if attempt < NEW_PASSPHRASE_TRIES {
+            eprintln!("The two passphrases differ; try again.");
+        }
     }
-    Ok(Passphrase::new(first.as_str())?)
+    bail!(
+        "the two passphrases differed {NEW_PASSPHRASE_TRIES} times; nothing was written. Run the \
+         command again, or give the passphrase with --pass-file FILE or --pass-env VAR"
+    )
 }
 
 fn prompt_existing(what: &str, path: &Path) -> Result<Passphrase> {

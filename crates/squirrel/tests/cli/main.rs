@@ -18,6 +18,7 @@ mod pki_cli;
 mod pki_errors;
 mod pki_interop;
 mod pki_keys;
+mod pki_members;
 mod pki_prompt;
 mod pki_verify;
 mod serve_config;

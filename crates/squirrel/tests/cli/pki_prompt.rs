@@ -70,17 +70,15 @@ fn a_new_key_asks_twice_and_an_existing_key_once() {
 #[test]
 fn mismatched_passphrases_write_nothing_and_sources_skip_the_prompt() {
     let s = Scratch::new();
-    let (code, out) = on_terminal(&s, "first-try|second-try", &["pki", "ca", "init"]);
+    let (code, out) = on_terminal(&s, "one|two|three|four|five|six", &["pki", "ca", "init"]);
     assert_eq!(code, 1, "{out}");
+    let ask = "Passphrase for the new CA key: <answered>\nType it again: <answered>\n";
+    let again = "The two passphrases differ; try again.\n";
     assert!(
-        out.contains("Passphrase for the new CA key: <answered>\nType it again: <answered>\n"),
+        out.starts_with(&format!("{ask}{again}{ask}{again}{ask}squirrel: error: the two passphrases differed 3 times; nothing was written. Run the command again, or give the passphrase with --pass-file FILE or --pass-env VAR\n")),
         "{out}"
     );
-    assert!(
-        out.contains("the two passphrases differ; nothing was written"),
-        "{out}"
-    );
-    assert!(!s.home().join("ca-key.pem").exists() && !s.home().join("ca.pem").exists());
+    assert!(!s.home().exists(), "no CA directory: {out}");
 
     s.write("pw", "from a file\n");
     let (code, out) = on_terminal(&s, "", &["pki", "ca", "init", "--pass-file", "pw"]);
@@ -92,4 +90,25 @@ fn mismatched_passphrases_write_nothing_and_sources_skip_the_prompt() {
     let (code, out) = on_terminal(&s, "", &["pki", "key", "--no-pass", "--out", "plain.pem"]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("Passphrase"), "{out}");
+}
+
+#[test]
+fn a_differing_confirmation_is_asked_again() {
+    let s = Scratch::new();
+    let (code, out) = on_terminal(
+        &s,
+        "hunter22|hunter23|hunter22|hunter22",
+        &["pki", "key", "--out", "k.pem"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(
+            "Passphrase for the new key: <answered>\nType it again: <answered>\n\
+             The two passphrases differ; try again.\n\
+             Passphrase for the new key: <answered>\nType it again: <answered>\n\
+             Wrote a new ECDSA P-256 key to k.pem"
+        ),
+        "{out}"
+    );
+    s.openssl(&["pkey", "-in", "k.pem", "-passin", "pass:hunter22", "-noout"]);
 }

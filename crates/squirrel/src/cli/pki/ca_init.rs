@@ -1,14 +1,17 @@
 //! `squirrel pki ca init`: become a certificate authority (tutorial step
 //! 10): a key, a self-signed CA certificate that every common client
-//! accepts, and an empty ledger.
+//! accepts, and an empty ledger. `--key FILE` makes the CA of a key made
+//! before (`squirrel pki key --algo rsa2048 --out ca-private-key.pem`, the
+//! tutorial's first step): the key is copied into the CA directory as
+//! `ca-key.pem`, encrypted with the passphrase that unlocked it.
 
 use super::{parse_algorithm, parse_network, SubjectArgs};
 use crate::cli::passphrase::{KdfArgs, PassArgs};
 use anyhow::Result;
 use clap::Args;
-use squirrel_pki::ca::{default_ca_dir, ensure_no_ca, init_ca, CaOptions};
+use squirrel_pki::ca::{default_ca_dir, ensure_no_ca, init_ca, init_ca_with_key, CaOptions};
 use squirrel_pki::names::IpNetwork;
-use squirrel_pki::{CaFiles, KeyAlgorithm, Subject};
+use squirrel_pki::{CaFiles, KeyAlgorithm, KeyProtection, Subject};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,6 +28,10 @@ pub struct CaInitArgs {
     /// Key algorithm of the CA.
     #[arg(long, value_name = "ALGO", default_value = "ecdsa-p256", value_parser = parse_algorithm)]
     pub algo: KeyAlgorithm,
+    /// Make the CA of this existing private key instead of a new one (it is copied into the
+    /// CA directory as ca-key.pem, under the same passphrase; FILE is left as it was).
+    #[arg(long, value_name = "FILE", conflicts_with = "algo")]
+    pub key: Option<PathBuf>,
     /// basicConstraints pathLenConstraint (0: the CA signs leaf certificates only).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub path_len: u8,
@@ -63,11 +70,36 @@ pub fn run(args: CaInitArgs) -> Result<ExitCode> {
     }
     // Refuse before asking for a passphrase.
     ensure_no_ca(&files)?;
-    let protection = args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?;
-    let pem = init_ca(&files, &options, &protection)?;
+    let (pem, protection) = match &args.key {
+        Some(path) => {
+            // The same passphrase protects the copy; a plain key gets one
+            // as `ca init` gives its own keys (or stays plain with --no-pass).
+            let (key, passphrase) = args.pass.read_key_and_passphrase(path, "key")?;
+            let protection = match passphrase {
+                Some(passphrase) => KeyProtection::Encrypted {
+                    passphrase,
+                    kdf: args.kdf.kdf,
+                },
+                None => args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?,
+            };
+            let pem = init_ca_with_key(&files, &options, &key, &protection)?;
+            (pem, protection)
+        }
+        None => {
+            let protection = args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?;
+            (init_ca(&files, &options, &protection)?, protection)
+        }
+    };
     let der = squirrel_pki::pem_file::certificates(pem.as_bytes())?.remove(0);
     let summary = squirrel_pki::describe::summarize(&der, squirrel_pki::ca::now())?;
-    println!("Created a new certificate authority in {}", dir.display());
+    match &args.key {
+        Some(key) => println!(
+            "Created a new certificate authority in {} from the key {}",
+            dir.display(),
+            key.display()
+        ),
+        None => println!("Created a new certificate authority in {}", dir.display()),
+    }
     println!("  {}", summary.sentence);
     println!(
         "  certificate: {}  (give it to members: squirrel get --ca ca.pem)",
@@ -76,12 +108,18 @@ pub fn run(args: CaInitArgs) -> Result<ExitCode> {
     println!(
         "  key:         {}  ({}; keep it secret)",
         files.key.display(),
-        if matches!(protection, squirrel_pki::KeyProtection::Unencrypted) {
+        if matches!(protection, KeyProtection::Unencrypted) {
             "unencrypted"
         } else {
             "encrypted"
         }
     );
+    if let Some(key) = &args.key {
+        println!(
+            "  (a copy of {}, which is left as it was: keep it as secret, or delete it)",
+            key.display()
+        );
+    }
     println!("  ledger:      {}", files.ledger.display());
     println!("  fingerprint: SHA-256 {}", summary.sha256_fingerprint);
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,8 @@
 //! `squirrel pki inspect FILE`: what a certificate, chain, CSR, key or CRL
 //! says, the way a learner needs it: tutorial step 9's sentence first.
-//! `https://` targets go to [`super::inspect_url`].
+//! `https://` targets, and `HOST:PORT` when no such file exists, go to
+//! [`super::inspect_url`]. DER files are read too: what they hold is
+//! detected.
 
 use crate::cli::passphrase::PassArgs;
 use anyhow::Result;
@@ -8,13 +10,14 @@ use clap::Args;
 use serde_json::json;
 use squirrel_pki::describe::CertificateSummary;
 use squirrel_pki::files;
-use squirrel_pki::inspect::{describe_pem, CrlSummary, PemItem};
+use squirrel_pki::inspect::{blocks_of_file, describe_pem, CrlSummary, PemItem};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// A PEM file (certificates, chain, CSR, key, CRL) or https://HOST:PORT.
+    /// A file (certificates, chain, CSR, key, CRL; PEM or DER), or a server: https://HOST:PORT
+    /// or HOST:PORT.
     pub target: String,
     /// For a URL: verify the chain against this CA instead of the system roots.
     #[arg(long, value_name = "FILE")]
@@ -29,11 +32,14 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> Result<ExitCode> {
     if args.target.contains("://") {
-        return super::inspect_url::run(&args);
+        return super::inspect_url::run(&args, &args.target);
     }
     let path = PathBuf::from(&args.target);
+    if is_host_port(&args.target) && !path.exists() {
+        return super::inspect_url::run(&args, &format!("https://{}", args.target));
+    }
     let text = files::read(&path)?;
-    let blocks = squirrel_pki::pem_file::blocks(&text).map_err(|e| e.in_file(&path))?;
+    let (blocks, encoding) = blocks_of_file(&text).map_err(|e| e.in_file(&path))?;
     let now = squirrel_pki::ca::now();
     let has_key = blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY"));
     let passphrase = if has_key { args.pass.given()? } else { None };
@@ -44,7 +50,9 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({ "file": args.target, "items": items }))?
+            serde_json::to_string_pretty(
+                &json!({ "file": args.target, "encoding": encoding, "items": items })
+            )?
         );
     } else {
         let many = items.len() > 1;
@@ -61,6 +69,17 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `HOST:PORT` (or `[IPv6]:PORT`): a server to inspect, as openssl
+/// s_client's `-connect` takes it.
+fn is_host_port(target: &str) -> bool {
+    match target.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty() && !target.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => false,
+    }
+}
+
 fn print_item(item: &PemItem) {
     match item {
         PemItem::Certificate(summary) => print_certificate(summary),
@@ -72,7 +91,11 @@ fn print_item(item: &PemItem) {
             asks_to_be_ca,
             other_extensions,
         } => {
-            println!("Certificate signing request for {subject}");
+            if subject.is_empty() {
+                println!("Certificate signing request with an empty subject");
+            } else {
+                println!("Certificate signing request for {subject}");
+            }
             let names = if alt_names.is_empty() {
                 "(none)".to_string()
             } else {

@@ -1,4 +1,4 @@
-//! `squirrel pki inspect https://HOST:PORT`: the chain a server presents,
+//! `squirrel pki inspect https://HOST:PORT` (or `HOST:PORT`): the chain a server presents,
 //! as `openssl s_client -showcerts` shows it, judged by the engine of
 //! `squirrel pki verify`. The handshake is squirrel's client's own
 //! (`squirrel_http::client`).
@@ -15,8 +15,9 @@ use squirrel_pki::verify::{AnchorPolicy, Verification, VerifyReport};
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub fn run(args: &InspectArgs) -> Result<ExitCode> {
-    let target = Target::parse(&args.target)?;
+/// Inspects the server at `url` (`https://HOST:PORT`).
+pub fn run(args: &InspectArgs, url: &str) -> Result<ExitCode> {
+    let target = Target::parse(url)?;
     let presented = client::presented_chain(&target, Duration::from_secs(10))?;
     let (anchors, source, anchor_policy) = match &args.ca {
         Some(ca) => (
@@ -51,7 +52,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode> {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "url": args.target,
+                "url": url,
                 "tls_version": presented.version.to_string(),
                 "cipher_suite": presented.cipher_suite,
                 "alpn": presented.alpn,

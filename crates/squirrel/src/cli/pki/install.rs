@@ -1,7 +1,7 @@
 //! `squirrel pki install` and `uninstall`: the CA into (and out of) this
 //! machine's trust stores, as mkcert does (tutorial step 15).
 
-use super::CaArgs;
+use super::CaCertArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use squirrel_pki::truststore::{self, Anchor, Outcome, Store};
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct TrustArgs {
     #[command(flatten)]
-    pub ca: CaArgs,
+    pub ca: CaCertArgs,
     /// Which stores: system, nss (Chromium and Firefox), comma-separated (default: both).
     #[arg(long, value_name = "STORES", value_delimiter = ',', value_parser = parse_store)]
     pub stores: Vec<Store>,

@@ -12,7 +12,10 @@ use squirrel_pki::{AltName, KeyAlgorithm, KeyProtection, Profile, SignOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `--key-pass-file`/`--key-pass-env` encrypt the new key here: the CA
+/// key's passphrase flags lose those aliases.
 #[derive(Args)]
+#[command(mut_args(PassArgs::without_key_aliases))]
 pub struct IssueArgs {
     /// Names to certify: DNS names, IP addresses, emails. The first names the files.
     #[arg(required = true, value_name = "NAME", value_parser = parse_alt_name)]

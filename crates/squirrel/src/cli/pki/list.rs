@@ -1,6 +1,6 @@
 //! `squirrel pki list`: what the CA issued, from its ledger.
 
-use super::CaArgs;
+use super::CaCertArgs;
 use anyhow::{bail, Result};
 use clap::Args;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    pub ca: CaArgs,
+    pub ca: CaCertArgs,
     /// One JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -18,8 +18,12 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
     let files = args.ca.files()?;
     if !files.ledger.exists() {
         bail!(
-            "no ledger at {}: this CA has not issued anything with squirrel yet",
-            files.ledger.display()
+            "no ledger at {}, beside the CA certificate {}: this CA has issued nothing with \
+             squirrel here. The ledger is kept only where the CA signs (its directory, beside \
+             ca.pem and ca-key.pem); run `squirrel pki list` there, or give that directory with \
+             --ca-dir DIR",
+            files.ledger.display(),
+            files.cert.display()
         );
     }
     let entries = squirrel_pki::ledger::Ledger::open(&files.ledger)?.list()?;

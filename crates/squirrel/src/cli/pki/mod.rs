@@ -6,6 +6,7 @@
 //! `cmd/`): a clap `Args` struct, parsed, then `run(args)`, which calls the
 //! library and prints.
 
+mod ca_args;
 mod ca_init;
 mod crl;
 mod csr;
@@ -19,13 +20,14 @@ mod revoke;
 mod sign;
 mod verify;
 
-use super::passphrase::PassArgs;
-use anyhow::{bail, Result};
+pub(crate) use ca_args::shell_word;
+pub use ca_args::{CaCertArgs, SigningCaArgs};
+
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use squirrel_pki::ca::default_ca_dir;
 use squirrel_pki::names::IpNetwork;
-use squirrel_pki::{AltName, CaFiles, CertificateAuthority, KeyAlgorithm, Profile, Subject};
-use std::path::{Path, PathBuf};
+use squirrel_pki::{AltName, KeyAlgorithm, Profile, Subject};
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -47,7 +49,7 @@ pub enum PkiCommand {
     Verify(verify::VerifyArgs),
     /// List the certificates the CA issued (from its ledger).
     List(list::ListArgs),
-    /// Revoke a certificate by serial number.
+    /// Revoke a certificate by serial number (or a unique prefix of it) or by name.
     Revoke(revoke::RevokeArgs),
     /// Write a certificate revocation list (CRL) signed by the CA.
     Crl(crl::CrlArgs),
@@ -136,71 +138,8 @@ impl SubjectArgs {
     }
 }
 
-/// Which CA to use: a squirrel CA directory, or any CA's two files.
-#[derive(Args, Debug, Clone, Default)]
-pub struct CaArgs {
-    /// The CA directory (default: $SQUIRREL_HOME, else the XDG data dir).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["ca_cert", "ca_key"])]
-    pub ca_dir: Option<PathBuf>,
-    /// Any CA's certificate (e.g. the tutorial's ca-public-key.pem); needs --ca-key.
-    #[arg(long, value_name = "FILE", requires = "ca_key")]
-    pub ca_cert: Option<PathBuf>,
-    /// That CA's private key (e.g. ca-private-key.pem); needs --ca-cert.
-    #[arg(long, value_name = "FILE", requires = "ca_cert")]
-    pub ca_key: Option<PathBuf>,
-}
-
-impl CaArgs {
-    pub fn files(&self) -> Result<CaFiles> {
-        let files = match (&self.ca_cert, &self.ca_key, &self.ca_dir) {
-            (Some(cert), Some(key), _) => CaFiles::explicit(cert, key),
-            (_, _, Some(dir)) => CaFiles::in_dir(dir),
-            _ => CaFiles::in_dir(&default_ca_dir()?),
-        };
-        let missing = matches!(std::fs::metadata(&files.cert), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
-        if missing {
-            let dir = files.cert.parent().unwrap_or(Path::new("."));
-            bail!(
-                "no CA certificate at {}: create a CA first with `squirrel pki ca init --dir {}`, \
-                 or point to one with --ca-dir DIR or --ca-cert FILE --ca-key FILE",
-                files.cert.display(),
-                dir.display()
-            );
-        }
-        Ok(files)
-    }
-
-    /// Opens the CA, unlocking its key with `pass`.
-    pub fn open(&self, pass: &PassArgs) -> Result<CertificateAuthority> {
-        let files = self.files()?;
-        let key = pass.read_key(&files.key, "CA key")?;
-        let ca = CertificateAuthority::open_with_key(&files, key)?;
-        for warning in &ca.warnings {
-            eprintln!("warning: {warning}");
-        }
-        Ok(ca)
-    }
-}
-
 /// The certificates of a PEM file, in order.
 fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
     let text = squirrel_pki::files::read(path)?;
     Ok(squirrel_pki::pem_file::certificates(&text).map_err(|e| e.in_file(path))?)
-}
-
-/// The CA that signs (or revokes), and the passphrase of its key.
-#[derive(Args, Debug, Clone, Default)]
-pub struct SigningCaArgs {
-    #[command(flatten)]
-    pub ca: CaArgs,
-    /// Passphrase of the CA key.
-    #[command(flatten)]
-    pub pass: PassArgs,
-}
-
-impl SigningCaArgs {
-    /// Opens the CA, unlocking its key.
-    pub fn open(&self) -> Result<CertificateAuthority> {
-        self.ca.open(&self.pass)
-    }
 }
