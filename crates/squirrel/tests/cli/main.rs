@@ -21,6 +21,7 @@ mod pki_keys;
 mod pki_members;
 mod pki_prompt;
 mod pki_verify;
+mod readme;
 mod serve_config;
 mod serve_get;
 mod serve_members;

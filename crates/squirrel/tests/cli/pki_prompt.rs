@@ -12,6 +12,8 @@ fn on_terminal(s: &Scratch, answers: &str, args: &[&str]) -> (i32, String) {
     let mut cmd = std::process::Command::new("python3");
     cmd.current_dir(s.dir.path())
         .env("SQUIRREL_HOME", s.home())
+        // A terminal gets colour; these tests read the words.
+        .env("NO_COLOR", "1")
         .arg("pty_answer.py")
         .arg(answers)
         .arg(bin)

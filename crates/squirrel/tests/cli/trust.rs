@@ -280,6 +280,14 @@ fn chromium_trusts_the_ca_after_install_and_not_after_uninstall() {
         )),
         "{text}"
     );
+    // Only the browsers: curl, Python and squirrel get read the system store.
+    assert!(
+        text.ends_with(
+            "Chromium and Firefox started from now on trust it; curl, Python and `squirrel get` \
+             read the system store: `sudo squirrel pki install --stores system` for them.\n"
+        ),
+        "{text}"
+    );
     let (dom, log) = dump("profile-after");
     assert!(
         dom.contains("<span id=\"secret\">fluffy tail</span>"),

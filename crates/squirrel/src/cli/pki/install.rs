@@ -88,9 +88,32 @@ pub fn run(args: TrustArgs, remove: bool) -> Result<ExitCode> {
         );
     }
     if !remove && !args.dry_run {
-        println!(
-            "Browsers started from now on, curl, Python and `squirrel get` trust it without --ca."
-        );
+        let in_store = |kind: &str| {
+            outcomes
+                .iter()
+                .any(|o| o.store.starts_with(kind) && !o.action.is_skipped())
+        };
+        println!("{}", who_trusts_it(in_store("system"), in_store("nss")));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who trusts the CA now: curl, Python and `squirrel get` read the system
+/// store; Chromium and Firefox their NSS databases (and Chromium on Linux
+/// the system store too only through NSS).
+fn who_trusts_it(system: bool, nss: bool) -> &'static str {
+    match (system, nss) {
+        (true, true) => {
+            "Browsers started from now on, curl, Python and `squirrel get` trust it without --ca."
+        }
+        (true, false) => {
+            "curl, Python and `squirrel get` trust it without --ca; browsers read their own \
+             NSS databases: `squirrel pki install --stores nss` for Chromium and Firefox."
+        }
+        (false, true) => {
+            "Chromium and Firefox started from now on trust it; curl, Python and `squirrel get` \
+             read the system store: `sudo squirrel pki install --stores system` for them."
+        }
+        (false, false) => "No store trusts it yet.",
+    }
 }
