@@ -25,6 +25,30 @@ pub fn spinner(message: &str) -> ProgressBar {
     bar
 }
 
+/// A spinner while a slow key is made (RSA 3072 and 4096 take seconds);
+/// none for fast ones. Cleared when dropped.
+pub struct MakingKey(Option<ProgressBar>);
+
+impl MakingKey {
+    pub fn start(algorithm: squirrel_pki::KeyAlgorithm) -> MakingKey {
+        use squirrel_pki::KeyAlgorithm::{Rsa3072, Rsa4096};
+        let bits = match algorithm {
+            Rsa3072 => 3072,
+            Rsa4096 => 4096,
+            _ => return MakingKey(None),
+        };
+        MakingKey(Some(spinner(&format!("making an RSA {bits} key"))))
+    }
+}
+
+impl Drop for MakingKey {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// The line "N packets, B bytes so far" under a capture, until dropped.
 pub struct CaptureTicker {
     stop: Arc<AtomicBool>,

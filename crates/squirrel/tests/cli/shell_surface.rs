@@ -173,3 +173,19 @@ fn long_captures_show_progress_on_a_terminal_only() {
     assert!(!piped.contains("capturing"), "{piped}");
     assert!(piped.contains("Summary: 0 packets"), "{piped}");
 }
+
+#[test]
+fn a_slow_key_shows_a_spinner_on_a_terminal_only() {
+    let s = Scratch::new();
+    let args = ["pki", "key", "--algo", "rsa4096", "--no-pass", "--out"];
+    let binary = assert_cmd::cargo::cargo_bin!("squirrel");
+    let command = format!("{} {} tty.pem", binary.display(), args.join(" "));
+    let (ok, on_tty) = s.run("script", &["-qec", &command, "/dev/null"]);
+    assert!(ok, "{on_tty}");
+    assert!(on_tty.contains("making an RSA 4096 key"), "{on_tty:?}");
+    let mut piped = args.to_vec();
+    piped.push("piped.pem");
+    let (code, _, err) = s.squirrel_out(&piped, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("making"), "{err}");
+}

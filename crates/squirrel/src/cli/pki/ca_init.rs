@@ -87,6 +87,7 @@ pub fn run(args: CaInitArgs) -> Result<ExitCode> {
         }
         None => {
             let protection = args.pass.protection_for_new_key(args.kdf.kdf, "CA key")?;
+            let _making = crate::cli::progress::MakingKey::start(options.algorithm);
             (init_ca(&files, &options, &protection)?, protection)
         }
     };

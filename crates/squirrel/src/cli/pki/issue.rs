@@ -79,6 +79,7 @@ pub fn run(args: IssueArgs) -> Result<ExitCode> {
         KeyProtection::Unencrypted
     };
     let ca = args.ca.open()?;
+    let making = crate::cli::progress::MakingKey::start(args.algo);
     let pair = ca.issue_to_files(
         &args.names,
         args.algo,
@@ -90,6 +91,7 @@ pub fn run(args: IssueArgs) -> Result<ExitCode> {
         (cert_path, key_path),
         args.force,
     )?;
+    drop(making);
     super::sign::report(
         &pair.issued,
         &[("certificate", &pair.cert_path), ("key", &pair.key_path)],

@@ -30,7 +30,9 @@ pub struct KeyArgs {
 pub fn run(args: KeyArgs) -> Result<ExitCode> {
     files::ensure_absent(&args.out, args.force)?;
     let protection = args.pass.protection_for_new_key(args.kdf.kdf, "key")?;
+    let making = crate::cli::progress::MakingKey::start(args.algo);
     let key = PrivateKey::generate(args.algo)?;
+    drop(making);
     let pem = key.to_pem(&protection)?;
     files::write_atomic(&args.out, pem.as_bytes(), PRIVATE_MODE, args.force)?;
     let info = key.info();
