@@ -235,7 +235,16 @@ fn inspect(args: InspectArgs) -> Result<()> {
 fn load_keys(args: &KeyArgs) -> Result<Fernet> {
     let mut keys = Vec::new();
     for (i, text) in args.keys.iter().enumerate() {
-        keys.push(Key::from_base64(text).map_err(|err| anyhow!("--key #{}: {err}", i + 1))?);
+        keys.push(Key::from_base64(text).map_err(|err| {
+            if Path::new(text).is_file() {
+                anyhow!(
+                    "--key {text}: that is a file, not a key; give a key file with --key-file \
+                     {text}"
+                )
+            } else {
+                anyhow!("--key #{}: {err}", i + 1)
+            }
+        })?);
     }
     for path in &args.key_files {
         let bytes = read_flag_file(path, MAX_KEY_FILE, "--key-file")?;

@@ -154,6 +154,19 @@ fn fernet_encrypt_takes_the_message_as_arguments_and_keys_from_any_variable() {
         2,
     );
     assert!(err.contains("cannot be used with"), "{err}");
+    // A key file given to --key: the hint names --key-file.
+    let dir = scratch();
+    let file = dir.path().join("club.key");
+    std::fs::write(&file, format!("{TUTORIAL_KEY}\n")).unwrap();
+    let err = fails(&["fernet", "encrypt", "--key", path_str(&file), "x"], "", 1);
+    assert_eq!(
+        err,
+        format!(
+            "squirrel: error: --key {0}: that is a file, not a key; give a key file with \
+             --key-file {0}\n",
+            file.display()
+        )
+    );
 }
 
 #[test]
