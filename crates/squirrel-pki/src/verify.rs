@@ -9,12 +9,13 @@
 use crate::describe::{self, parse_certificate};
 use crate::error::{PkiError, Result};
 use crate::strict::anchor::{self, AnchorVerdict};
-use crate::strict::{crl, issuer, leaf, Rule, Violation};
+use crate::strict::{crl, dirname, issuer, leaf, Rule, Violation};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::cell::RefCell;
 use std::time::Duration;
 use time::OffsetDateTime;
 use webpki::{EndEntityCert, KeyUsage, RevocationCheckDepth, RevocationOptionsBuilder};
+use x509_parser::certificate::X509Certificate;
 
 /// Which use the leaf is checked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -111,6 +112,9 @@ struct Anchors {
     legacy: Vec<bool>,
     /// Parallel to `usable`: the anchor's own pathLenConstraint.
     path_len: Vec<Option<u32>>,
+    /// Parallel to `usable`: the anchor's directoryName constraints, which
+    /// squirrel checks itself (`strict::dirname`).
+    dir_constraints: Vec<Option<dirname::DirConstraints>>,
     /// Anchors refused, with the reason and their subject (DER).
     refused: Vec<(Vec<u8>, Violation)>,
 }
@@ -130,6 +134,7 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
         usable: Vec::new(),
         legacy: Vec::new(),
         path_len: Vec::new(),
+        dir_constraints: Vec::new(),
         refused: Vec::new(),
     };
     let system = v.anchor_policy == AnchorPolicy::System;
@@ -162,16 +167,31 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
                 continue;
             }
         };
-        let anchor = match webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())) {
-            Ok(anchor) => anchor.to_owned(),
-            Err(_) if system => continue,
-            Err(e) => {
-                return Err(PkiError::invalid(
-                    format!("a --ca certificate cannot be used as a trust anchor ({e:?})"),
-                    "give the CA's certificate in PEM",
-                ))
+        let mut anchor =
+            match webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())) {
+                Ok(anchor) => anchor.to_owned(),
+                Err(_) if system => continue,
+                Err(e) => {
+                    return Err(PkiError::invalid(
+                        format!("a --ca certificate cannot be used as a trust anchor ({e:?})"),
+                        "give the CA's certificate in PEM",
+                    ))
+                }
+            };
+        // webpki refuses every directoryName constraint: those are taken
+        // out of what it sees, and checked by `check_path`.
+        let split = anchor
+            .name_constraints
+            .as_ref()
+            .and_then(|nc| dirname::split(nc.as_ref()));
+        let dir = match split {
+            Some((dir, rest)) if !dir.is_empty() => {
+                anchor.name_constraints = rest.map(rustls_pki_types::Der::from);
+                Some(dir)
             }
+            _ => None,
         };
+        anchors.dir_constraints.push(dir);
         anchors.usable.push(anchor);
         anchors.legacy.push(legacy);
         anchors.path_len.push(match cert.basic_constraints() {
@@ -188,9 +208,15 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
 /// rollover, do not count: RFC 5280 6.1.4).
 fn check_path(
     path: &webpki::VerifiedPath<'_>,
+    leaf: &X509Certificate<'_>,
     max_depth: Option<usize>,
     anchors: &Anchors,
 ) -> Rule {
+    let anchor = anchors.index_of(path.anchor());
+    let dir = anchor.and_then(|i| anchors.dir_constraints[i].as_ref());
+    if let Some(dir) = dir {
+        dir.check(leaf)?;
+    }
     let (mut count, mut counted) = (0, 0);
     for cert in path.intermediate_certificates() {
         count += 1;
@@ -202,11 +228,12 @@ fn check_path(
             counted += 1;
         }
         issuer::check_intermediate(&parsed)?;
+        if let Some(dir) = dir {
+            dir.check(&parsed)?;
+        }
     }
     issuer::depth_allowed(count, max_depth)?;
-    let anchor_limit = anchors
-        .index_of(path.anchor())
-        .and_then(|i| anchors.path_len[i]);
+    let anchor_limit = anchor.and_then(|i| anchors.path_len[i]);
     match anchor_limit {
         Some(limit) if counted > limit as usize => Err(Violation::new(
             "anchor-path-len",
@@ -288,7 +315,7 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
     // try the next one, remembering why.
     let refusal: RefCell<Option<Violation>> = RefCell::new(None);
     let judge_path = |path: &webpki::VerifiedPath<'_>| {
-        check_path(path, v.max_depth, &anchors).map_err(|violation| {
+        check_path(path, &leaf_cert, v.max_depth, &anchors).map_err(|violation| {
             refusal.borrow_mut().get_or_insert(violation);
             REFUSED_BY_SQUIRREL
         })

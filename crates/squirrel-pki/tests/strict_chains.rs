@@ -561,3 +561,56 @@ fn the_system_store_passes_over_what_is_no_ca_in_silence() {
     let given = run(&[snakeoil, der(&root)], AnchorPolicy::Strict).unwrap();
     assert!(given.failure.is_none(), "{:?}", given.failure);
 }
+
+#[test]
+fn directory_name_constraints_of_a_trusted_ca_hold() {
+    let lab = Lab::new();
+    let constrained = format!(
+        "{ROOT}nameConstraints=critical,permitted;dirName:club,permitted;DNS:example.com\n\
+         [club]\nO=Secret Squirrels\n"
+    );
+    let root = lab.root("/O=Secret Squirrels/CN=Root", &constrained);
+    // webpki alone refuses every chain under such a CA; squirrel checks
+    // the directoryName subtree itself, and webpki the DNS one.
+    let member = lab.issue(
+        &root,
+        "/O=Secret Squirrels/CN=example.com",
+        LEAF,
+        "p256",
+        "0x21",
+    );
+    assert_eq!(Case::new(&root, &member).verdict(), "ok");
+    let stranger = lab.issue(&root, "/O=Strangers/CN=example.com", LEAF, "p256", "0x22");
+    assert_eq!(
+        Case::new(&root, &stranger).verdict(),
+        "name-constraints-dirname"
+    );
+    let elsewhere = lab.issue(
+        &root,
+        "/O=Secret Squirrels/CN=example.com",
+        &replace(LEAF, "DNS:example.com", "DNS:example.com,DNS:example.org"),
+        "p256",
+        "0x23",
+    );
+    assert_eq!(
+        Case::new(&root, &elsewhere).verdict(),
+        "NameConstraintViolation"
+    );
+    let excluding = format!(
+        "{ROOT}nameConstraints=critical,excluded;dirName:strangers\n[strangers]\nO=Strangers\n"
+    );
+    let root = lab.root("/CN=Root", &excluding);
+    let stranger = lab.issue(&root, "/O=Strangers/CN=example.com", LEAF, "p256", "0x24");
+    assert_eq!(
+        Case::new(&root, &stranger).verdict(),
+        "name-constraints-dirname"
+    );
+    let member = lab.issue(
+        &root,
+        "/O=Secret Squirrels/CN=example.com",
+        LEAF,
+        "p256",
+        "0x25",
+    );
+    assert_eq!(Case::new(&root, &member).verdict(), "ok");
+}

@@ -14,6 +14,7 @@
 
 pub mod anchor;
 pub mod crl;
+pub mod dirname;
 pub mod issuer;
 pub mod leaf;
 
