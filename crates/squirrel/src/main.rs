@@ -32,7 +32,14 @@ const LONG_VERSION: &str = concat!(
 )]
 struct Cli {
     /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always or never.
-    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "WHEN",
+        hide_possible_values = true
+    )]
     color: cli::style::ColorChoice,
     #[command(subcommand)]
     command: Command,
