@@ -107,34 +107,39 @@ const REFUSED_BY_SQUIRREL: webpki::Error = webpki::Error::UnsupportedRevocationR
 
 /// The trust anchors, as judged by [`strict::anchor`].
 struct Anchors {
+    /// What webpki is given.
     usable: Vec<rustls_pki_types::TrustAnchor<'static>>,
-    /// Parallel to `usable`: accepted only because of `--legacy-ca`.
-    legacy: Vec<bool>,
-    /// Parallel to `usable`: the anchor's own pathLenConstraint.
-    path_len: Vec<Option<u32>>,
-    /// Parallel to `usable`: the anchor's directoryName constraints, which
-    /// squirrel checks itself (`strict::dirname`).
-    dir_constraints: Vec<Option<dirname::DirConstraints>>,
+    /// Parallel to `usable`: what squirrel checks itself.
+    facts: Vec<AnchorFacts>,
     /// Anchors refused, with the reason and their subject (DER).
     refused: Vec<(Vec<u8>, Violation)>,
 }
 
+/// What squirrel keeps of a usable anchor, beyond what webpki sees.
+struct AnchorFacts {
+    /// Accepted only because of `--legacy-ca`.
+    legacy: bool,
+    /// The anchor's own pathLenConstraint.
+    path_len: Option<u32>,
+    /// Its directoryName constraints (`strict::dirname`).
+    dir_constraints: Option<dirname::DirConstraints>,
+}
+
 impl Anchors {
-    /// Which usable anchor a path ends at.
-    fn index_of(&self, anchor: &rustls_pki_types::TrustAnchor<'_>) -> Option<usize> {
-        self.usable.iter().position(|a| {
+    /// What squirrel knows of the usable anchor a path ends at.
+    fn facts_of(&self, anchor: &rustls_pki_types::TrustAnchor<'_>) -> Option<&AnchorFacts> {
+        let i = self.usable.iter().position(|a| {
             a.subject == anchor.subject
                 && a.subject_public_key_info == anchor.subject_public_key_info
-        })
+        })?;
+        self.facts.get(i)
     }
 }
 
 fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anchors> {
     let mut anchors = Anchors {
         usable: Vec::new(),
-        legacy: Vec::new(),
-        path_len: Vec::new(),
-        dir_constraints: Vec::new(),
+        facts: Vec::new(),
         refused: Vec::new(),
     };
     let system = v.anchor_policy == AnchorPolicy::System;
@@ -191,12 +196,14 @@ fn judge_anchors(v: &Verification<'_>, warnings: &mut Vec<String>) -> Result<Anc
             }
             _ => None,
         };
-        anchors.dir_constraints.push(dir);
         anchors.usable.push(anchor);
-        anchors.legacy.push(legacy);
-        anchors.path_len.push(match cert.basic_constraints() {
-            Ok(Some(bc)) if bc.value.ca => bc.value.path_len_constraint,
-            _ => None,
+        anchors.facts.push(AnchorFacts {
+            legacy,
+            path_len: match cert.basic_constraints() {
+                Ok(Some(bc)) if bc.value.ca => bc.value.path_len_constraint,
+                _ => None,
+            },
+            dir_constraints: dir,
         });
     }
     Ok(anchors)
@@ -212,8 +219,8 @@ fn check_path(
     max_depth: Option<usize>,
     anchors: &Anchors,
 ) -> Rule {
-    let anchor = anchors.index_of(path.anchor());
-    let dir = anchor.and_then(|i| anchors.dir_constraints[i].as_ref());
+    let facts = anchors.facts_of(path.anchor());
+    let dir = facts.and_then(|f| f.dir_constraints.as_ref());
     if let Some(dir) = dir {
         dir.check(leaf)?;
     }
@@ -233,7 +240,7 @@ fn check_path(
         }
     }
     issuer::depth_allowed(count, max_depth)?;
-    let anchor_limit = anchor.and_then(|i| anchors.path_len[i]);
+    let anchor_limit = facts.and_then(|f| f.path_len);
     match anchor_limit {
         Some(limit) if counted > limit as usize => Err(Violation::new(
             "anchor-path-len",
@@ -335,9 +342,7 @@ pub fn verify(v: &Verification<'_>) -> Result<VerifyReport> {
                 ServerName::try_from(host).map_err(|_| webpki::Error::MalformedDnsIdentifier)?;
             leaf.verify_is_valid_for_subject_name(&name)?;
         }
-        Ok(anchors
-            .index_of(path.anchor())
-            .is_some_and(|i| anchors.legacy[i]))
+        Ok(anchors.facts_of(path.anchor()).is_some_and(|f| f.legacy))
     });
     let failure = match result {
         Ok(legacy) => leaf_failure(v, legacy, &mut warnings)?,
