@@ -83,9 +83,10 @@ pub enum JwkError {
         /// The modulus size in bits.
         bits: usize,
     },
-    /// aws-lc refused the RSA key (even modulus, bad exponent, ...).
-    #[error("the RSA public key is invalid")]
-    InvalidRsaKey,
+    /// The RSA key is not a possible public key: an even modulus, or an
+    /// exponent that is even, 1, or over 33 bits (BoringSSL's limit).
+    #[error("the RSA public key is invalid: {0}")]
+    InvalidRsaKey(&'static str),
     /// The JWK contains private key material.
     #[error("the JWK contains the private member \"{0}\"; send the public key only")]
     PrivateKey(String),
@@ -200,6 +201,19 @@ impl Jwk {
                 if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
                     return Err(JwkError::RsaSize { bits });
                 }
+                // aws-lc accepts e = 1 when parsing, which makes every
+                // "signature" equal to its own message: check here.
+                if n.last().is_some_and(|b| b & 1 == 0) {
+                    return Err(JwkError::InvalidRsaKey("the modulus is even"));
+                }
+                if e.last().is_some_and(|b| b & 1 == 0) || e == [1] {
+                    return Err(JwkError::InvalidRsaKey(
+                        "the exponent must be odd and at least 3",
+                    ));
+                }
+                if bit_len(&e) > 33 {
+                    return Err(JwkError::InvalidRsaKey("the exponent is over 33 bits"));
+                }
                 KeyParams::Rsa { n, e }
             }
             "OKP" => {
@@ -233,7 +247,7 @@ impl Jwk {
             }
             KeyParams::Rsa { n, e } => RsaPublicKeyComponents { n, e }
                 .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-                .map_err(|_| JwkError::InvalidRsaKey)?,
+                .map_err(|_| JwkError::InvalidRsaKey("refused by aws-lc"))?,
             KeyParams::Ed25519 { x } => {
                 ParsedPublicKey::new(&ED25519, x).map_err(|_| JwkError::InvalidPoint("Ed25519"))?
             }

@@ -137,3 +137,24 @@ fn ed25519_key_length() {
         Err(JwkError::WrongLength { expected: 32, .. })
     ));
 }
+
+#[test]
+fn impossible_rsa_keys_are_refused() {
+    let big_e = b64::encode(&[2, 0, 0, 0, 1]);
+    for (e, why) in [
+        ("AQ", "e = 1"),
+        ("Ag", "e = 2, even"),
+        (&big_e[..], "e = 2^33 + 1"),
+    ] {
+        let err = Jwk::from_value(&json!({"kty": "RSA", "n": RFC7638_N, "e": e}));
+        assert!(matches!(err, Err(JwkError::InvalidRsaKey(_))), "{why}");
+    }
+    let mut even = b64::decode(RFC7638_N).unwrap();
+    *even.last_mut().unwrap() &= 0xfe;
+    let err = Jwk::from_value(&json!({"kty": "RSA", "n": b64::encode(&even), "e": "AQAB"}));
+    assert_eq!(
+        err,
+        Err(JwkError::InvalidRsaKey("the modulus is even")),
+        "even modulus"
+    );
+}
