@@ -229,6 +229,8 @@ impl Jws {
 fn parse_header(json: &[u8]) -> Result<ProtectedHeader, JwsError> {
     let value: Value = serde_json::from_slice(json)
         .map_err(|e| JwsError::Malformed(format!("protected header: {e}")))?;
+    // A header with a duplicate member keeps its last value (serde_json's
+    // map), which RFC 7515 §5.2 allows as an alternative to refusing it.
     let Value::Object(object) = value else {
         return Err(JwsError::Malformed(
             "the protected header is not a JSON object".into(),
