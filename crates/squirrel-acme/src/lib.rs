@@ -10,6 +10,7 @@
 //!   RFC 8037) and their RFC 7638 thumbprints (RFC 8555 §8.1);
 //! - [`alg`]: the accepted signature algorithms (RFC 7518 §3, RFC 8037);
 //! - [`nonce`]: replay protection (RFC 8555 §6.5);
+//! - [`eab`]: external account binding, for a members-only CA (§7.3.4);
 //! - [`problem`]: error responses, RFC 7807 problem documents with the
 //!   ACME error types of RFC 8555 §6.7.
 //!
@@ -20,6 +21,7 @@
 
 pub mod alg;
 mod b64;
+pub mod eab;
 pub mod jwk;
 pub mod jws;
 pub mod nonce;
@@ -28,6 +30,7 @@ pub mod problem;
 pub mod test_util;
 
 pub use alg::Algorithm;
+pub use eab::{EabError, ExternalBinding};
 pub use jwk::{Jwk, JwkError};
 pub use jws::{Jws, JwsError, KeyRef, ProtectedHeader};
 pub use nonce::{NonceError, NonceStore};

@@ -8,10 +8,10 @@
 
 use std::process::Command;
 
-use squirrel_acme::{Algorithm, Jws, KeyRef};
+use squirrel_acme::{Algorithm, ExternalBinding, Jws, KeyRef};
 
 const SCRIPT: &str = r#"
-import base64, hashlib, json
+import base64, hashlib, hmac, json
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -40,8 +40,16 @@ def sign(payload):
     return {"protected": protected, "payload": body,
             "signature": b64u(r.to_bytes(32, "big") + s.to_bytes(32, "big"))}
 
+def eab(kid, hmac_key):
+    protected = b64u(json.dumps({"alg": "HS256", "kid": kid,
+                                 "url": "https://ca.example/acme/new-account"}).encode())
+    payload = b64u(json.dumps(jwk).encode())
+    mac = hmac.new(hmac_key, (protected + "." + payload).encode(), hashlib.sha256).digest()
+    return {"protected": protected, "payload": payload, "signature": b64u(mac)}
+
 print(json.dumps({
     "thumbprint": thumbprint,
+    "eab": eab("alice", b"the leader's key for alice"),
     "jws": sign(json.dumps({"termsOfServiceAgreed": True}).encode()),
     "post_as_get": sign(b""),
 }))
@@ -79,6 +87,19 @@ fn verifies_a_jws_signed_by_python_cryptography() {
     assert_eq!(payload, serde_json::json!({"termsOfServiceAgreed": true}));
     jws.check_url("https://ca.example/acme/new-account")
         .expect("url");
+
+    // The external account binding, as certbot's library computes it.
+    let eab = ExternalBinding::parse(&out["eab"]).expect("parses");
+    assert_eq!(eab.key_id, "alice");
+    eab.verify(
+        b"the leader's key for alice",
+        key,
+        "https://ca.example/acme/new-account",
+    )
+    .expect("Python's HMAC verifies");
+    assert!(eab
+        .verify(b"another key", key, "https://ca.example/acme/new-account")
+        .is_err());
 
     let get = Jws::parse(out["post_as_get"].to_string().as_bytes()).expect("parses");
     assert_eq!(get.verify(), Ok(&b""[..]));
