@@ -302,6 +302,17 @@ pub(crate) fn keys_from_env(var: &str) -> Result<Option<Fernet>> {
     Ok(Some(Fernet::with_keys(keys)?))
 }
 
+/// A name an environment variable can have: letters, digits, '_', not
+/// starting with a digit. `get --fernet-key-env https://...` is told from
+/// `--fernet-key-env VAR` by it.
+pub(crate) fn is_env_var_name(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The keys named by a flag such as `--fernet-key-env VAR`, which must be set.
 pub(crate) fn keys_from_env_flag(var: &str, flag: &str) -> Result<Fernet> {
     keys_from_env(var)

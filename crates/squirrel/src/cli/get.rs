@@ -119,7 +119,7 @@ fn json_report(target: &Target, fetched: &client::Fetched, body: &[u8], decrypte
 /// from the command line, else from $SECRET_URL.
 fn settle_url(args: &mut GetArgs) -> Result<(), String> {
     if let Some(var) = args.fernet_key_env.clone() {
-        if !super::serve_config::is_env_var_name(&var) {
+        if !super::fernet::is_env_var_name(&var) {
             if args.url.is_some() {
                 return Err(format!(
                     "--fernet-key-env {var:?} is not the name of an environment variable; give \

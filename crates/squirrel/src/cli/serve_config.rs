@@ -101,20 +101,9 @@ pub fn parse_listen(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// A name an environment variable can have: letters, digits, '_', not
-/// starting with a digit. `get --fernet-key-env https://...` is told from
-/// `--fernet-key-env VAR` by it.
-pub(crate) fn is_env_var_name(text: &str) -> bool {
-    let mut bytes = text.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// `--fernet-key-env VAR` for serve: VAR must be a variable's name.
 pub(crate) fn fernet_var(var: &str, origin: &str) -> Result<String> {
-    if is_env_var_name(var) {
+    if super::fernet::is_env_var_name(var) {
         Ok(var.to_string())
     } else {
         Err(anyhow!(
