@@ -77,5 +77,7 @@ cargo test --workspace --locked ${args[@]+"${args[@]}"}
 # HTTP/2 floods, mutated files, kill -9 during signing. Alone, after the
 # tests, so that their timings are not those of a machine running both.
 if [ $# = 0 ]; then
-    SQUIRREL="${CARGO_TARGET_DIR:-target}/debug/squirrel" bash bench/attacks/run.sh --quick
+    target_dir=${CARGO_TARGET_DIR:-target}
+    case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+    SQUIRREL="$target_dir/debug/squirrel" bash bench/attacks/run.sh --quick
 fi

@@ -19,6 +19,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export SQUIRREL=${SQUIRREL:-$repo/target/debug/squirrel} PYTHONDONTWRITEBYTECODE=1
+# The attacks run in a scratch directory: a relative path must not dangle there.
+case $SQUIRREL in /*) ;; */*) SQUIRREL=$PWD/$SQUIRREL ;; esac
 renice -n "${NICE:-10}" -p $$ >/dev/null 2>&1 || true
 
 quick=0
