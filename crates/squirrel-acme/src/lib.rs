@@ -35,3 +35,6 @@ pub use jwk::{Jwk, JwkError};
 pub use jws::{Jws, JwsError, KeyRef, ProtectedHeader};
 pub use nonce::{NonceError, NonceStore};
 pub use problem::{ErrorType, Problem};
+pub mod model;
+pub mod store;
+pub mod validate;

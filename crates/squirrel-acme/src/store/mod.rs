@@ -1,0 +1,130 @@
+//! Where the ACME server keeps its state: one interface, [`Store`], so that
+//! the server does not know which database is behind it.
+//!
+//! [`sqlite::SqliteStore`] keeps everything in the CA's ledger file (the
+//! tables come from the ledger's versioned migrations, in `squirrel-pki`),
+//! so that an ACME certificate is a ledger row like any other: `pki list`,
+//! `pki revoke` and `pki crl` see it. A later backend (PostgreSQL, for
+//! several replicas of one CA) implements the same trait.
+//!
+//! Every method is one atomic step: what must change together (an order and
+//! its authorizations; a certificate and its order) is one call.
+
+pub mod sqlite;
+
+use crate::model::{
+    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
+    OrderRecord,
+};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule would break: an account key already registered, an
+    /// EAB key already bound, a serial already issued.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed (I/O, corruption, a lost connection).
+    #[error("the CA database failed: {0}")]
+    Database(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The ACME server's state. Implementations are shared by every request
+/// (`Arc<dyn Store>`), so they do their own locking or pooling.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Nonces (RFC 8555 §6.5): single use, expiring.
+
+    /// Remembers a nonce the server just handed out.
+    async fn put_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<()>;
+    /// Forgets `nonce` and says whether it was known and not expired at
+    /// `now`: true exactly once per issued nonce.
+    async fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool>;
+
+    // Accounts (§7.3).
+
+    /// Stores a new account; `Conflict` if its key's thumbprint is taken.
+    /// When `eab_kid` is set, binds that EAB key to it in the same step
+    /// (`Conflict` if the key is gone or already bound).
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()>;
+    async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
+    async fn account_by_thumbprint(&self, thumbprint: &str)
+        -> StoreResult<Option<AccountRecord>>;
+    /// Saves contact, status, terms, and the key (rollover: `Conflict` if
+    /// the new key's thumbprint belongs to another account).
+    async fn update_account(&self, account: &AccountRecord) -> StoreResult<()>;
+
+    // External account binding keys (§7.3.4).
+
+    /// `Conflict` when the kid or the name is taken.
+    async fn add_eab_key(&self, key: &EabKey) -> StoreResult<()>;
+    async fn eab_key(&self, kid: &str) -> StoreResult<Option<EabKey>>;
+    /// Every key, oldest first.
+    async fn eab_keys(&self) -> StoreResult<Vec<EabKey>>;
+    /// Removes the key with this kid or name; false when there is none.
+    async fn remove_eab_key(&self, kid_or_name: &str) -> StoreResult<bool>;
+
+    // Orders, authorizations, challenges (§7.4, §7.5).
+
+    /// Stores an order with its new authorizations (and their challenges).
+    /// `authorizations` holds only the new ones: an order may also point at
+    /// existing ones (reused valid authorizations) through `authz_ids`.
+    async fn create_order(
+        &self,
+        order: &OrderRecord,
+        authorizations: &[AuthzRecord],
+    ) -> StoreResult<()>;
+    async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>>;
+    /// Saves every field of the order but its id, account and identifiers.
+    async fn update_order(&self, order: &OrderRecord) -> StoreResult<()>;
+    /// The ids of an account's orders, newest first, at most `limit`.
+    async fn orders_of_account(&self, account_id: &str, limit: usize)
+        -> StoreResult<Vec<String>>;
+    /// Orders left `processing` (finalized, not yet signed): the server
+    /// finishes them when it starts.
+    async fn processing_orders(&self) -> StoreResult<Vec<OrderRecord>>;
+
+    /// An authorization with its challenges.
+    async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>>;
+    /// A valid, unexpired authorization of this account for this
+    /// identifier (and wildcard flag), to reuse in a new order.
+    async fn reusable_authz(
+        &self,
+        account_id: &str,
+        identifier: &Identifier,
+        wildcard: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AuthzRecord>>;
+    /// Saves the authorization's status and expiry, and each of its
+    /// challenges' status, validated time and error.
+    async fn update_authz(&self, authz: &AuthzRecord) -> StoreResult<()>;
+    /// A challenge by id.
+    async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>>;
+    /// Challenges left `processing`: the server validates them again when
+    /// it starts.
+    async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>>;
+
+    // Certificates: rows of the CA's ledger.
+
+    /// Records an issued certificate and marks its order valid with its
+    /// serial, in one step.
+    async fn record_certificate(
+        &self,
+        certificate: &CertificateRecord,
+        order: &OrderRecord,
+    ) -> StoreResult<()>;
+    /// A certificate by serial (upper-case hex, no leading-zero games).
+    async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>>;
+    /// Marks it revoked; `Conflict` if it already is.
+    async fn revoke_certificate(
+        &self,
+        serial: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+}
