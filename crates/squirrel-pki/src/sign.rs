@@ -107,15 +107,42 @@ impl CertificateAuthority {
     /// certificate in the ledger, and returns it. Nothing is written to a
     /// file here; the caller does that after the ledger has the record.
     pub fn sign(&self, request: &ParsedCsr, options: SignOptions) -> Result<Issued> {
+        if options.days == 0 {
+            return Err(PkiError::invalid(
+                "--days must be at least 1",
+                "pass --days 90",
+            ));
+        }
+        let ledger = self.ledger()?;
+        let (issued, entry) = self.sign_unrecorded(
+            request,
+            options.profile,
+            Duration::days(options.days.into()),
+        )?;
+        ledger.record(&entry)?;
+        Ok(issued)
+    }
+
+    /// Signs a request with the same policy as [`CertificateAuthority::sign`]
+    /// for `lifetime` (cut to the CA's own end), and returns the certificate
+    /// with the ledger row the caller must record before handing it out.
+    /// The ACME server records it through its own store, with the account
+    /// that ordered it.
+    pub fn sign_unrecorded(
+        &self,
+        request: &ParsedCsr,
+        profile: Profile,
+        lifetime: Duration,
+    ) -> Result<(Issued, LedgerEntry)> {
         if let Some(why) = &request.asks_to_be_ca {
             return Err(PkiError::Refused(format!(
                 "the request asks to be a certificate authority ({why}); squirrel signs only \
                  leaf certificates. Create the request without CA extensions"
             )));
         }
-        if options.days == 0 {
+        if lifetime <= Duration::ZERO {
             return Err(PkiError::invalid(
-                "--days must be at least 1",
+                "a certificate's lifetime must be positive",
                 "pass --days 90",
             ));
         }
@@ -160,23 +187,18 @@ impl CertificateAuthority {
         self.check_name_constraints(&alt_names)?;
 
         let now = now();
-        let mut not_after = now + Duration::days(options.days.into());
+        let mut not_after = now + lifetime;
         if not_after > self.not_after {
             notes.push(format!(
                 "the lifetime was cut to end with the CA's own, on {} (asked: {} days)",
                 describe::human_time(self.not_after),
-                options.days
+                lifetime.whole_days()
             ));
             not_after = self.not_after;
         }
-        let ledger = self.ledger()?;
-        let serial = loop {
-            let serial = random_serial()?;
-            let hex = hex::encode_upper(serial.to_bytes());
-            if !ledger.has_serial(&hex)? {
-                break serial;
-            }
-        };
+        // 126 random bits: a repeat is not expected in the life of the
+        // universe, and the ledger's primary key refuses one anyway.
+        let serial = random_serial()?;
         let serial_hex = hex::encode_upper(serial.to_bytes());
 
         let mut params = CertificateParams::default();
@@ -193,7 +215,7 @@ impl CertificateAuthority {
         if request.key.kind == crate::key::KeyKind::Rsa {
             params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         }
-        params.extended_key_usages = options.profile.usages();
+        params.extended_key_usages = profile.usages();
         params.use_authority_key_identifier_extension = true;
         params.key_identifier_method = key_identifier(&request.public_key)?;
 
@@ -211,26 +233,27 @@ impl CertificateAuthority {
         let cert = params.signed_by(&public_key, &issuer)?;
         let der = cert.der().to_vec();
         let pem = cert.pem();
-        ledger.record(&LedgerEntry {
+        let entry = LedgerEntry {
             serial: serial_hex.clone(),
             subject: subject_text(&params),
             alt_names: alt_names.iter().map(ToString::to_string).collect(),
             not_before: rfc3339(params.not_before),
             not_after: rfc3339(not_after),
-            profile: options.profile.to_string(),
+            profile: profile.to_string(),
             sha256_fingerprint: describe::fingerprint(&der),
             status: crate::ledger::Status::Valid,
             revoked_at: None,
             revocation_reason: None,
             pem: pem.clone(),
-        })?;
-        Ok(Issued {
+        };
+        let issued = Issued {
             pem,
             der,
             serial: serial_hex,
             not_after,
             notes,
-        })
+        };
+        Ok((issued, entry))
     }
 
     /// Refuses names outside the CA certificate's name constraints.
