@@ -140,6 +140,23 @@ impl Jws {
     /// Parses a request body: JSON, base64url members, protected header.
     /// Nothing is verified yet.
     pub fn parse(body: &[u8]) -> Result<Jws, JwsError> {
+        Jws::parse_with(body, NonceRule::Required)
+    }
+
+    /// Parses the inner JWS of a key change (RFC 8555 §7.3.5): signed by
+    /// the new key, which it embeds as `jwk`, and without a `nonce` (the
+    /// outer JWS carries it). `nonce` in the header is then empty.
+    pub fn parse_key_change(body: &[u8]) -> Result<Jws, JwsError> {
+        let jws = Jws::parse_with(body, NonceRule::Absent)?;
+        match jws.header.key {
+            KeyRef::Jwk(_) => Ok(jws),
+            KeyRef::Kid(_) => Err(JwsError::Malformed(
+                "the inner JWS of a key change must embed the new key as \"jwk\"".into(),
+            )),
+        }
+    }
+
+    fn parse_with(body: &[u8], nonce: NonceRule) -> Result<Jws, JwsError> {
         let flat: Flattened =
             serde_json::from_slice(body).map_err(|e| JwsError::Malformed(e.to_string()))?;
         if flat.signatures.is_some() {
@@ -165,7 +182,7 @@ impl Jws {
         let header_json = b64::decode(&protected).ok_or(JwsError::BadEncoding("protected"))?;
         let payload = b64::decode(&payload_b64).ok_or(JwsError::BadEncoding("payload"))?;
         let signature = b64::decode(&signature).ok_or(JwsError::BadEncoding("signature"))?;
-        let header = parse_header(&header_json)?;
+        let header = parse_header(&header_json, nonce)?;
 
         let mut signing_input = Vec::with_capacity(protected.len() + 1 + payload_b64.len());
         signing_input.extend_from_slice(protected.as_bytes());
@@ -226,7 +243,15 @@ impl Jws {
     }
 }
 
-fn parse_header(json: &[u8]) -> Result<ProtectedHeader, JwsError> {
+/// Whether a protected header must carry a nonce (every request) or must
+/// not (the inner JWS of a key change).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NonceRule {
+    Required,
+    Absent,
+}
+
+fn parse_header(json: &[u8], rule: NonceRule) -> Result<ProtectedHeader, JwsError> {
     let value: Value = serde_json::from_slice(json)
         .map_err(|e| JwsError::Malformed(format!("protected header: {e}")))?;
     // A header with a duplicate member keeps its last value (serde_json's
@@ -249,10 +274,19 @@ fn parse_header(json: &[u8]) -> Result<ProtectedHeader, JwsError> {
     if object.contains_key("b64") {
         return Err(JwsError::UnsupportedHeader("b64"));
     }
-    let nonce = header_string(&object, "nonce")?.ok_or(JwsError::MissingNonce)?;
-    if !b64::is_base64url_token(nonce) {
-        return Err(JwsError::BadNonceEncoding);
-    }
+    let nonce = match (rule, header_string(&object, "nonce")?) {
+        (NonceRule::Required, None) => return Err(JwsError::MissingNonce),
+        (NonceRule::Required, Some(nonce)) if !b64::is_base64url_token(nonce) => {
+            return Err(JwsError::BadNonceEncoding)
+        }
+        (NonceRule::Required, Some(nonce)) => nonce,
+        (NonceRule::Absent, None) => "",
+        (NonceRule::Absent, Some(_)) => {
+            return Err(JwsError::Malformed(
+                "the inner JWS of a key change must not carry a nonce (RFC 8555 §7.3.5)".into(),
+            ))
+        }
+    };
     let url = header_string(&object, "url")?.ok_or(JwsError::MissingHeader("url"))?;
     let key = match (object.get("jwk"), object.get("kid")) {
         (Some(jwk), None) => KeyRef::Jwk(Jwk::from_value(jwk)?),

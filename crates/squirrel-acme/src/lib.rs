@@ -36,5 +36,7 @@ pub use jws::{Jws, JwsError, KeyRef, ProtectedHeader};
 pub use nonce::{NonceError, NonceStore};
 pub use problem::{ErrorType, Problem};
 pub mod model;
+pub mod server;
+pub mod spki;
 pub mod store;
 pub mod validate;

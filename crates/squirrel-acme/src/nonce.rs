@@ -87,9 +87,7 @@ impl NonceStore {
 
     /// [`issue`](Self::issue) with the caller's clock (for tests).
     pub fn issue_at(&self, now: Instant) -> String {
-        let mut bytes = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator failed");
-        let nonce = b64::encode(&bytes);
+        let nonce = token();
 
         let mut inner = self.lock();
         // Drop the expired, then the oldest until there is room.
@@ -142,6 +140,14 @@ impl NonceStore {
         // update is a complete insert or remove), so poisoning is ignored.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// 128 random bits, base64url: a nonce, a token (RFC 8555 §8.1 asks for at
+/// least 128 bits of entropy) or a resource id that cannot be guessed.
+pub fn token() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator failed");
+    b64::encode(&bytes)
 }
 
 #[cfg(test)]

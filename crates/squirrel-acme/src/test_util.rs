@@ -49,6 +49,18 @@ impl TestKey {
         }
     }
 
+    /// The public key as a DER SubjectPublicKeyInfo, as a CSR or a
+    /// certificate would carry it.
+    pub fn spki_der(&self) -> Vec<u8> {
+        use aws_lc_rs::encoding::AsDer;
+        let der = match self {
+            TestKey::Ecdsa(key, _) => key.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            TestKey::Rsa(key) => key.public_key().as_der().map(|d| d.as_ref().to_vec()),
+            TestKey::Ed25519(key) => key.public_key().as_der().map(|d| d.as_ref().to_vec()),
+        };
+        der.expect("a generated key encodes")
+    }
+
     /// The algorithm this key signs with.
     pub fn algorithm(&self) -> Algorithm {
         match self {

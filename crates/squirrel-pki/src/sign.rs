@@ -257,7 +257,7 @@ impl CertificateAuthority {
     }
 
     /// Refuses names outside the CA certificate's name constraints.
-    fn check_name_constraints(&self, names: &[AltName]) -> Result<()> {
+    pub fn check_name_constraints(&self, names: &[AltName]) -> Result<()> {
         let cert = self.certificate()?;
         let Ok(Some(nc)) = cert.name_constraints() else {
             return Ok(());

@@ -13,8 +13,7 @@
 pub mod sqlite;
 
 use crate::model::{
-    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
-    OrderRecord,
+    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier, OrderRecord,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -53,8 +52,7 @@ pub trait Store: Send + Sync {
     /// (`Conflict` if the key is gone or already bound).
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()>;
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
-    async fn account_by_thumbprint(&self, thumbprint: &str)
-        -> StoreResult<Option<AccountRecord>>;
+    async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>>;
     /// Saves contact, status, terms, and the key (rollover: `Conflict` if
     /// the new key's thumbprint belongs to another account).
     async fn update_account(&self, account: &AccountRecord) -> StoreResult<()>;
@@ -83,8 +81,7 @@ pub trait Store: Send + Sync {
     /// Saves every field of the order but its id, account and identifiers.
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()>;
     /// The ids of an account's orders, newest first, at most `limit`.
-    async fn orders_of_account(&self, account_id: &str, limit: usize)
-        -> StoreResult<Vec<String>>;
+    async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>>;
     /// Orders left `processing` (finalized, not yet signed): the server
     /// finishes them when it starts.
     async fn processing_orders(&self) -> StoreResult<Vec<OrderRecord>>;
@@ -127,4 +124,25 @@ pub trait Store: Send + Sync {
         reason: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+}
+
+impl From<StoreError> for crate::problem::Problem {
+    /// A conflict the handler did not expect is a `malformed` 409; a
+    /// database failure is the server's fault (`serverInternal`, 500),
+    /// logged in full and summarised to the client.
+    fn from(error: StoreError) -> Self {
+        use crate::problem::{ErrorType, Problem};
+        match error {
+            StoreError::Conflict(detail) => {
+                Problem::new(ErrorType::Malformed, detail).with_status(409)
+            }
+            StoreError::Database(detail) => {
+                tracing::error!("the CA database failed: {detail}");
+                Problem::new(
+                    ErrorType::ServerInternal,
+                    "the CA database failed; the operator's log says why. Retry later",
+                )
+            }
+        }
+    }
 }

@@ -1,0 +1,174 @@
+//! Authorizations and challenges (RFC 8555 §7.5): the client says it is
+//! ready, the CA validates in the background, and the authorization
+//! becomes `valid` or `invalid` with its challenge (§7.1.6).
+
+use super::auth::{authenticate, check_owner, malformed, Signer};
+use super::order::problem_json;
+use super::reply::Reply;
+use super::resources::{self, authz_url, challenge_url};
+use super::{Acme, AcmeRequest};
+use crate::model::{AuthzRecord, AuthzStatus, ChallengeStatus};
+use crate::problem::{ErrorType, Problem};
+use serde_json::Value;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The authorization with this id, expired first if its time is up.
+pub(crate) async fn current(acme: &Acme, id: &str) -> Result<Option<AuthzRecord>, Problem> {
+    let Some(mut authz) = acme.store.authz(id).await? else {
+        return Ok(None);
+    };
+    let live = matches!(authz.status, AuthzStatus::Pending | AuthzStatus::Valid);
+    if live && authz.expires <= OffsetDateTime::now_utc() {
+        authz.status = AuthzStatus::Expired;
+        acme.store.update_authz(&authz).await?;
+    }
+    Ok(Some(authz))
+}
+
+fn not_found(what: &str, id: &str) -> Problem {
+    Problem::new(ErrorType::Malformed, format!("no {what} {id}")).with_status(404)
+}
+
+/// POST /acme/authz/{id}: POST-as-GET, or deactivation (§7.5.2).
+pub(crate) async fn authorization(
+    acme: &Arc<Acme>,
+    req: &AcmeRequest,
+    id: &str,
+) -> Result<Reply, Problem> {
+    let url = authz_url(&req.base, id);
+    let signed = authenticate(acme, req, &url, Signer::Account).await?;
+    let mut authz = current(acme, id)
+        .await?
+        .ok_or_else(|| not_found("authorization", id))?;
+    check_owner(&signed, &authz.account_id, "authorization")?;
+    let payload = signed.json()?;
+    match payload.get("status").map(Value::as_str) {
+        None => {}
+        Some(Some("deactivated")) => {
+            if !matches!(authz.status, AuthzStatus::Pending | AuthzStatus::Valid) {
+                return Err(malformed(format!(
+                    "the authorization is {}: only a pending or valid one can be deactivated",
+                    authz.status
+                )));
+            }
+            authz.status = AuthzStatus::Deactivated;
+            acme.store.update_authz(&authz).await?;
+        }
+        Some(other) => {
+            return Err(malformed(format!(
+                "an authorization's status may only be set to \"deactivated\", not {other:?}"
+            )))
+        }
+    }
+    Ok(Reply::json(
+        200,
+        &resources::authorization(&req.base, &authz),
+    ))
+}
+
+/// POST /acme/chall/{id}: `{}` asks for validation (§7.5.1); an empty
+/// payload reads the challenge.
+pub(crate) async fn challenge(
+    acme: &Arc<Acme>,
+    req: &AcmeRequest,
+    id: &str,
+) -> Result<Reply, Problem> {
+    let url = challenge_url(&req.base, id);
+    let signed = authenticate(acme, req, &url, Signer::Account).await?;
+    let challenge = acme
+        .store
+        .challenge(id)
+        .await?
+        .ok_or_else(|| not_found("challenge", id))?;
+    let mut authz = current(acme, &challenge.authz_id)
+        .await?
+        .ok_or_else(|| not_found("authorization", &challenge.authz_id))?;
+    check_owner(&signed, &authz.account_id, "challenge")?;
+    let start = !signed.is_post_as_get()
+        && authz.status == AuthzStatus::Pending
+        && challenge.status == ChallengeStatus::Pending;
+    if start {
+        signed.json()?; // `{}`, or any object: its members are ignored (§7.5.1)
+        if let Some(c) = authz.challenges.iter_mut().find(|c| c.id == id) {
+            c.status = ChallengeStatus::Processing;
+        }
+        acme.store.update_authz(&authz).await?;
+        acme.spawn_validation(id.to_string());
+    }
+    let shown = authz
+        .challenges
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or(&challenge);
+    Ok(Reply::json(200, &resources::challenge(&req.base, shown))
+        .link(&authz_url(&req.base, &authz.id), "up"))
+}
+
+impl Acme {
+    /// Validates a challenge in the background, then records the outcome
+    /// on the challenge and its authorization.
+    pub(crate) fn spawn_validation(self: &Arc<Self>, challenge_id: String) {
+        let acme = Arc::clone(self);
+        tokio::spawn(async move {
+            let _permit = acme.validations.clone().acquire_owned().await;
+            if let Err(problem) = acme.validate_challenge(&challenge_id).await {
+                tracing::error!(challenge = %challenge_id, "validation not recorded: {}", problem.detail);
+            }
+        });
+    }
+
+    async fn validate_challenge(&self, challenge_id: &str) -> Result<(), Problem> {
+        let Some(challenge) = self.store.challenge(challenge_id).await? else {
+            return Ok(());
+        };
+        let Some(authz) = self.store.authz(&challenge.authz_id).await? else {
+            return Ok(());
+        };
+        let Some(account) = self.store.account(&authz.account_id).await? else {
+            return Ok(());
+        };
+        let key_authorization = format!("{}.{}", challenge.token, account.thumbprint);
+        let outcome = crate::validate::validate(
+            &self.options.validation,
+            challenge.kind,
+            &authz.identifier,
+            &challenge.token,
+            &key_authorization,
+        )
+        .await;
+        // Read again: the authorization may have been deactivated meanwhile.
+        let Some(mut authz) = self.store.authz(&challenge.authz_id).await? else {
+            return Ok(());
+        };
+        let now = OffsetDateTime::now_utc();
+        let Some(c) = authz.challenges.iter_mut().find(|c| c.id == challenge_id) else {
+            return Ok(());
+        };
+        match &outcome {
+            Ok(()) => {
+                c.status = ChallengeStatus::Valid;
+                c.validated = Some(now);
+                if authz.status == AuthzStatus::Pending {
+                    authz.status = AuthzStatus::Valid;
+                    authz.expires = now + self.options.authz_reuse;
+                }
+            }
+            Err(problem) => {
+                c.status = ChallengeStatus::Invalid;
+                c.error = Some(problem_json(problem));
+                if authz.status == AuthzStatus::Pending {
+                    authz.status = AuthzStatus::Invalid;
+                }
+            }
+        }
+        tracing::info!(
+            identifier = %authz.identifier,
+            challenge = %challenge.kind,
+            outcome = %match &outcome { Ok(()) => "valid".to_string(), Err(p) => p.detail.clone() },
+            "challenge validated"
+        );
+        self.store.update_authz(&authz).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Finalization and download (RFC 8555 §7.4, §7.4.2): the client sends a
+//! CSR for exactly the order's identifiers; the CA signs it with the same
+//! policy as `squirrel pki sign`, records it in the ledger with the
+//! account, and serves the chain as `application/pem-certificate-chain`.
+
+use super::auth::{authenticate, check_owner, Signer};
+use super::order::{find, problem_json, refresh};
+use super::reply::Reply;
+use super::resources::{self, certificate_url, finalize_url, order_url};
+use super::{Acme, AcmeRequest};
+use crate::model::{CertificateRecord, IdentifierType, OrderRecord, OrderStatus};
+use crate::problem::{ErrorType, Problem};
+use crate::spki;
+use serde_json::Value;
+use squirrel_pki::csr::{parse_csr, ParsedCsr};
+use squirrel_pki::key::KeyKind;
+use squirrel_pki::{AltName, Profile};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// POST /acme/order/{id}/finalize.
+pub(crate) async fn finalize(
+    acme: &Arc<Acme>,
+    req: &AcmeRequest,
+    id: &str,
+) -> Result<Reply, Problem> {
+    let url = finalize_url(&req.base, id);
+    let signed = authenticate(acme, req, &url, Signer::Account).await?;
+    let order = find(acme, id).await?;
+    check_owner(&signed, &order.account_id, "order")?;
+    let mut order = refresh(acme, order).await?;
+    if order.status != OrderStatus::Ready {
+        let why = match order.status {
+            OrderStatus::Pending => {
+                "its authorizations are not all valid yet: answer the challenges first"
+            }
+            OrderStatus::Processing => "it is already being processed",
+            OrderStatus::Valid => "it was already finalized: download its certificate",
+            _ => "it is invalid: create a new order",
+        };
+        return Err(Problem::new(
+            ErrorType::OrderNotReady,
+            format!("the order is {}: {why}", order.status),
+        ));
+    }
+    let payload = signed.json()?;
+    let csr_der = payload
+        .get("csr")
+        .and_then(Value::as_str)
+        .and_then(crate::b64::decode)
+        .ok_or_else(|| bad_csr("the payload has no \"csr\" in base64url DER"))?;
+    let csr = parse_csr(&csr_der).map_err(|e| bad_csr(e.to_string()))?;
+    check_csr(&order, &csr, &signed.key)?;
+
+    order.status = OrderStatus::Processing;
+    order.csr_der = Some(csr_der);
+    acme.store.update_order(&order).await?;
+    let order = acme.finish_processing(order).await;
+    if let (OrderStatus::Invalid, Some(error)) = (order.status, &order.error) {
+        if let Ok(problem) = serde_json::from_value::<Problem>(error.clone()) {
+            return Err(problem);
+        }
+    }
+    let reply = Reply::json(200, &resources::order(&req.base, &order))
+        .location(order_url(&req.base, &order.id));
+    Ok(match order.status {
+        OrderStatus::Processing => reply.retry_after(1),
+        _ => reply,
+    })
+}
+
+fn bad_csr(detail: impl Into<String>) -> Problem {
+    Problem::new(ErrorType::BadCsr, detail)
+}
+
+/// The CSR must name exactly the order's identifiers (§7.4), with a key
+/// that is not the account key and that squirrel would sign.
+fn check_csr(
+    order: &OrderRecord,
+    csr: &ParsedCsr,
+    account_key: &crate::Jwk,
+) -> Result<(), Problem> {
+    if let Some(why) = &csr.asks_to_be_ca {
+        return Err(bad_csr(format!(
+            "the CSR asks to be a certificate authority ({why}); this CA issues only leaf \
+             certificates"
+        )));
+    }
+    let ordered: BTreeSet<String> = order
+        .identifiers
+        .iter()
+        .map(|id| match id.kind {
+            IdentifierType::Dns => id.value.to_ascii_lowercase(),
+            IdentifierType::Ip => id.value.clone(),
+        })
+        .collect();
+    let mut requested = BTreeSet::new();
+    for name in &csr.alt_names {
+        match name {
+            AltName::Dns(d) => requested.insert(d.to_ascii_lowercase()),
+            AltName::Ip(ip) => requested.insert(ip.to_string()),
+            AltName::Email(e) => {
+                return Err(bad_csr(format!(
+                    "the CSR asks for the email address {e}, which no order can authorize"
+                )))
+            }
+        };
+    }
+    if let Some(cn) = &csr.common_name {
+        let cn = match AltName::parse(cn) {
+            Ok(AltName::Ip(ip)) => ip.to_string(),
+            _ => cn.to_ascii_lowercase(),
+        };
+        if !ordered.contains(&cn) {
+            return Err(bad_csr(format!(
+                "the CSR's common name {cn} is not one of the order's identifiers"
+            )));
+        }
+        requested.insert(cn);
+    }
+    if requested != ordered {
+        let extra: Vec<&String> = requested.difference(&ordered).collect();
+        let missing: Vec<&String> = ordered.difference(&requested).collect();
+        return Err(bad_csr(format!(
+            "the CSR must name exactly the order's identifiers; not ordered: {extra:?}, \
+             missing: {missing:?}"
+        )));
+    }
+    if spki::key_params(&csr.public_key).as_ref() == Some(account_key.params()) {
+        return Err(bad_csr(
+            "the CSR's key is the account key; use a separate key for the certificate",
+        ));
+    }
+    let weak = match csr.key.kind {
+        KeyKind::Rsa => csr.key.bits < 2048,
+        KeyKind::Ecdsa => !matches!(csr.key.bits, 256 | 384),
+        KeyKind::Ed25519 => false,
+        KeyKind::Unknown => true,
+    };
+    if weak {
+        return Err(Problem::new(
+            ErrorType::BadPublicKey,
+            format!(
+                "the CSR's key ({}) is refused: use RSA of at least 2048 bits, ECDSA P-256 or \
+                 P-384, or Ed25519",
+                csr.key.description
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Acme {
+    /// Signs the CSR of an order left `processing` and records the
+    /// certificate; the order comes back `valid`, or `invalid` with why.
+    pub(crate) async fn finish_processing(&self, mut order: OrderRecord) -> OrderRecord {
+        let outcome = self.sign_order(&order).await;
+        match outcome {
+            Ok(serial) => {
+                tracing::info!(order = %order.id, serial = %serial, names = ?order.identifiers, "certificate issued");
+                order.status = OrderStatus::Valid;
+                order.certificate_serial = Some(serial);
+            }
+            Err(problem) => {
+                tracing::warn!(order = %order.id, "finalize refused: {}", problem.detail);
+                order.status = OrderStatus::Invalid;
+                order.error = Some(problem_json(&problem));
+                if let Err(e) = self.store.update_order(&order).await {
+                    tracing::error!(order = %order.id, "cannot record the refusal: {e}");
+                }
+            }
+        }
+        order
+    }
+
+    async fn sign_order(&self, order: &OrderRecord) -> Result<String, Problem> {
+        let csr_der = order
+            .csr_der
+            .as_deref()
+            .ok_or_else(|| bad_csr("the order has no CSR"))?;
+        let csr = parse_csr(csr_der).map_err(|e| bad_csr(e.to_string()))?;
+        let (issued, entry) = self
+            .ca
+            .sign_unrecorded(&csr, Profile::Server, self.options.policy.cert_lifetime)
+            .map_err(|e| bad_csr(e.to_string()))?;
+        let mut done = order.clone();
+        done.status = OrderStatus::Valid;
+        done.certificate_serial = Some(issued.serial.clone());
+        let record = CertificateRecord {
+            entry,
+            account_id: Some(order.account_id.clone()),
+            order_id: Some(order.id.clone()),
+        };
+        self.store.record_certificate(&record, &done).await?;
+        Ok(issued.serial)
+    }
+}
+
+/// POST /acme/cert/{serial} (POST-as-GET, §7.4.2): leaf then CA.
+pub(crate) async fn certificate(
+    acme: &Arc<Acme>,
+    req: &AcmeRequest,
+    serial: &str,
+) -> Result<Reply, Problem> {
+    let url = certificate_url(&req.base, serial);
+    let signed = authenticate(acme, req, &url, Signer::Account).await?;
+    let record = acme.store.certificate(serial).await?.ok_or_else(|| {
+        Problem::new(ErrorType::Malformed, format!("no certificate {serial}")).with_status(404)
+    })?;
+    check_owner(
+        &signed,
+        record.account_id.as_deref().unwrap_or(""),
+        "certificate",
+    )?;
+    let mut chain = record.entry.pem.clone();
+    if !chain.ends_with('\n') {
+        chain.push('\n');
+    }
+    chain.push_str(&acme.ca_pem);
+    Ok(Reply::pem_chain(chain))
+}
