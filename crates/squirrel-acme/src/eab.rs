@@ -145,33 +145,34 @@ impl ExternalBinding {
     }
 }
 
+/// A new key for `name` (who the leader gives it to): a random key id and
+/// a 256-bit HMAC key, as `squirrel pki ca eab add` hands them out.
+pub fn new_key(name: &str) -> crate::model::EabKey {
+    let mut hmac_key = vec![0u8; 32];
+    aws_lc_rs::rand::fill(&mut hmac_key).expect("the system random generator failed");
+    crate::model::EabKey {
+        kid: crate::nonce::token(),
+        name: name.to_string(),
+        hmac_key,
+        created_at: time::OffsetDateTime::now_utc(),
+        account_id: None,
+    }
+}
+
+/// An HMAC key as ACME clients take it (certbot `--eab-hmac-key`, lego
+/// `--hmac`): base64url without padding.
+pub fn encode_hmac_key(key: &[u8]) -> String {
+    b64::encode(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::TestKey;
+    use crate::test_util::{eab_binding_with as binding, TestKey};
     use crate::Algorithm;
     use serde_json::json;
 
     const URL: &str = "https://ca.test/acme/new-account";
-
-    fn binding(alg: &str, kid: &str, url: &str, jwk: &Value, key: &[u8]) -> Value {
-        let protected = b64::encode(
-            json!({"alg": alg, "kid": kid, "url": url})
-                .to_string()
-                .as_bytes(),
-        );
-        let payload = b64::encode(jwk.to_string().as_bytes());
-        let hmac_alg = match alg {
-            "HS384" => aws_lc_rs::hmac::HMAC_SHA384,
-            "HS512" => aws_lc_rs::hmac::HMAC_SHA512,
-            _ => aws_lc_rs::hmac::HMAC_SHA256,
-        };
-        let tag = aws_lc_rs::hmac::sign(
-            &aws_lc_rs::hmac::Key::new(hmac_alg, key),
-            format!("{protected}.{payload}").as_bytes(),
-        );
-        json!({"protected": protected, "payload": payload, "signature": b64::encode(tag.as_ref())})
-    }
 
     #[test]
     fn a_binding_verifies_for_its_key_url_and_account_only() {

@@ -61,6 +61,16 @@ impl TestKey {
         der.expect("a generated key encodes")
     }
 
+    /// The private key as PKCS#8 DER, to build a CSR or a certificate with
+    /// it (ECDSA and Ed25519 keys).
+    pub fn pkcs8_der(&self) -> Vec<u8> {
+        match self {
+            TestKey::Ecdsa(key, _) => key.to_pkcs8v1().expect("encode").as_ref().to_vec(),
+            TestKey::Ed25519(key) => key.to_pkcs8v1().expect("encode").as_ref().to_vec(),
+            TestKey::Rsa(_) => panic!("pkcs8_der: not needed for RSA test keys"),
+        }
+    }
+
     /// The algorithm this key signs with.
     pub fn algorithm(&self) -> Algorithm {
         match self {
@@ -159,4 +169,30 @@ pub fn sign_kid(key: &TestKey, kid: &str, nonce: &str, url: &str, payload: &[u8]
         "url": url,
     });
     sign_with_header(key, &header, payload)
+}
+
+/// An external account binding (RFC 8555 §7.3.4) for `jwk` at `url`, MACed
+/// with `alg` (HS256, HS384 or HS512) under `key`, as a client builds it.
+pub fn eab_binding_with(alg: &str, kid: &str, url: &str, jwk: &Value, key: &[u8]) -> Value {
+    let protected = b64::encode(
+        json!({"alg": alg, "kid": kid, "url": url})
+            .to_string()
+            .as_bytes(),
+    );
+    let payload = b64::encode(jwk.to_string().as_bytes());
+    let hmac_alg = match alg {
+        "HS384" => aws_lc_rs::hmac::HMAC_SHA384,
+        "HS512" => aws_lc_rs::hmac::HMAC_SHA512,
+        _ => aws_lc_rs::hmac::HMAC_SHA256,
+    };
+    let tag = aws_lc_rs::hmac::sign(
+        &aws_lc_rs::hmac::Key::new(hmac_alg, key),
+        format!("{protected}.{payload}").as_bytes(),
+    );
+    json!({"protected": protected, "payload": payload, "signature": b64::encode(tag.as_ref())})
+}
+
+/// The HS256 binding of `account`'s key, as certbot and lego send it.
+pub fn eab_binding(kid: &str, key: &[u8], account: &TestKey, url: &str) -> Value {
+    eab_binding_with("HS256", kid, url, &account.jwk_json(), key)
 }

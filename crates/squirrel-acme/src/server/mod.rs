@@ -23,7 +23,7 @@ mod finalize;
 pub mod identity;
 pub mod listen;
 mod order;
-mod policy;
+pub mod policy;
 mod renewal;
 mod reply;
 mod resources;
