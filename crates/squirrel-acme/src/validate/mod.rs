@@ -17,6 +17,8 @@
 mod dns;
 mod dns01;
 mod resolve;
+mod tls;
+mod tls_alpn01;
 
 use crate::model::{ChallengeType, Identifier, IdentifierType};
 use crate::problem::{ErrorType, Problem};
@@ -77,12 +79,15 @@ pub async fn validate(
     let target = Target::new(identifier)?;
     let work = async {
         match kind {
-            ChallengeType::Http01 | ChallengeType::TlsAlpn01 => {
+            ChallengeType::Http01 => {
                 let _ = token;
                 Err(Problem::new(
                     ErrorType::ServerInternal,
-                    format!("{kind} validation is not implemented yet"),
+                    "http-01 validation is not implemented yet",
                 ))
+            }
+            ChallengeType::TlsAlpn01 => {
+                tls_alpn01::validate(config, deadline, &target, key_authorization).await
             }
             ChallengeType::Dns01 => {
                 dns01::validate(config, deadline, &target, key_authorization).await
