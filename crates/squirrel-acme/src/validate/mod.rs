@@ -16,6 +16,7 @@
 
 mod dns;
 mod dns01;
+mod http01;
 mod resolve;
 mod tls;
 mod tls_alpn01;
@@ -80,11 +81,7 @@ pub async fn validate(
     let work = async {
         match kind {
             ChallengeType::Http01 => {
-                let _ = token;
-                Err(Problem::new(
-                    ErrorType::ServerInternal,
-                    "http-01 validation is not implemented yet",
-                ))
+                http01::validate(config, deadline, &target, token, key_authorization).await
             }
             ChallengeType::TlsAlpn01 => {
                 tls_alpn01::validate(config, deadline, &target, key_authorization).await
