@@ -61,7 +61,16 @@ async fn http_server(
     tls: Option<tokio_rustls::TlsAcceptor>,
     handler: impl Fn(&str) -> (u16, Vec<(String, String)>, String) + Send + Sync + 'static,
 ) -> (u16, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    http_server_on("127.0.0.1:0", tls, handler).await
+}
+
+/// [`http_server`] on another local address (`[::1]:0`).
+async fn http_server_on(
+    bind: &str,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: impl Fn(&str) -> (u16, Vec<(String, String)>, String) + Send + Sync + 'static,
+) -> (u16, Seen) {
+    let listener = TcpListener::bind(bind).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen: Seen = Arc::default();
     let handler: Handler = Arc::new(handler);
@@ -322,6 +331,44 @@ async fn http01_redirects_are_followed_to_http_and_https() {
         tls_seen.lock().unwrap()[0],
         (format!("secure.test:{tls_port}"), "/final".to_string())
     );
+}
+
+#[tokio::test]
+async fn http01_ipv6_identifier_is_bracketed_in_host() {
+    let (port, seen) = http_server_on("[::1]:0", None, |_| (200, vec![], KEY_AUTHZ.into())).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::ip("::1")).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0].0, "[::1]");
+}
+
+#[tokio::test]
+async fn http01_system_resolver_is_the_default() {
+    // localhost comes from /etc/hosts through getaddrinfo.
+    let (port, seen) = answering(KEY_AUTHZ).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("localhost")).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0].0, "localhost");
+}
+
+#[tokio::test]
+async fn http01_huge_body_is_read_in_part_and_quoted_in_part() {
+    let (port, _) = http_server(None, |_| (200, vec![], "x".repeat(1 << 20))).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized);
+    assert!(problem.detail.len() < 1000, "{}", problem.detail);
+    assert!(problem.detail.contains("xxx..."), "{}", problem.detail);
 }
 
 #[tokio::test]
