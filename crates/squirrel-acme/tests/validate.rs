@@ -468,9 +468,20 @@ impl ResolvesServerCert for OneCertificate {
     }
 }
 
+/// TLS 1.2 and 1.3 (the default) or only the given versions.
+type Versions = &'static [&'static rustls::SupportedProtocolVersion];
+
 fn acceptor(
     key: Arc<CertifiedKey>,
     alpn: &[&[u8]],
+) -> (tokio_rustls::TlsAcceptor, Arc<OneCertificate>) {
+    acceptor_with(key, alpn, rustls::DEFAULT_VERSIONS)
+}
+
+fn acceptor_with(
+    key: Arc<CertifiedKey>,
+    alpn: &[&[u8]],
+    versions: Versions,
 ) -> (tokio_rustls::TlsAcceptor, Arc<OneCertificate>) {
     let resolver = Arc::new(OneCertificate {
         key,
@@ -479,7 +490,7 @@ fn acceptor(
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
+    .with_protocol_versions(versions)
     .unwrap()
     .with_no_client_auth()
     .with_cert_resolver(resolver.clone());
@@ -496,8 +507,12 @@ fn https_acceptor() -> tokio_rustls::TlsAcceptor {
 }
 
 /// A tls-alpn-01 responder: completes handshakes, then closes.
-async fn tls_alpn_server(key: Arc<CertifiedKey>, alpn: &[&[u8]]) -> (u16, Arc<OneCertificate>) {
-    let (acceptor, resolver) = acceptor(key, alpn);
+async fn tls_alpn_server(
+    key: Arc<CertifiedKey>,
+    alpn: &[&[u8]],
+    versions: Versions,
+) -> (u16, Arc<OneCertificate>) {
+    let (acceptor, resolver) = acceptor_with(key, alpn, versions);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -535,7 +550,15 @@ async fn tls_alpn_config(
     key: Arc<CertifiedKey>,
     alpn: &[&[u8]],
 ) -> (ValidationConfig, Arc<OneCertificate>) {
-    let (port, resolver) = tls_alpn_server(key, alpn).await;
+    tls_alpn_config_with(key, alpn, rustls::DEFAULT_VERSIONS).await
+}
+
+async fn tls_alpn_config_with(
+    key: Arc<CertifiedKey>,
+    alpn: &[&[u8]],
+    versions: Versions,
+) -> (ValidationConfig, Arc<OneCertificate>) {
+    let (port, resolver) = tls_alpn_server(key, alpn, versions).await;
     let config = ValidationConfig {
         tlsalpn01_port: port,
         resolve: resolving(&["alpn.test"]),
@@ -569,6 +592,41 @@ async fn tls_alpn01_good_for_a_name_and_an_address() {
         resolver.sni.lock().unwrap()[0].as_deref(),
         Some("1.0.0.127.in-addr.arpa")
     );
+}
+
+static TLS12_ONLY: Versions = &[&rustls::version::TLS12];
+static TLS13_ONLY: Versions = &[&rustls::version::TLS13];
+
+#[tokio::test]
+async fn tls_alpn01_over_tls_1_2_and_1_3() {
+    for versions in [TLS12_ONLY, TLS13_ONLY] {
+        let key = certified_key(vec![dns_san("alpn.test")], acme_extension(KEY_AUTHZ));
+        let (config, _) = tls_alpn_config_with(key, &[b"acme-tls/1"], versions).await;
+        tls_alpn01(&config, Identifier::dns("alpn.test"))
+            .await
+            .unwrap_or_else(|p| panic!("{:?}: {p:?}", versions[0].version));
+    }
+}
+
+#[tokio::test]
+async fn tls_alpn01_handshake_signed_with_another_key_fails() {
+    // The certificate is right, but the server does not hold its key: the
+    // handshake signature is checked even though the chain is not.
+    for versions in [TLS12_ONLY, TLS13_ONLY] {
+        let right = certified_key(vec![dns_san("alpn.test")], acme_extension(KEY_AUTHZ));
+        let other = certified_key(vec![dns_san("alpn.test")], None);
+        let impostor = Arc::new(CertifiedKey::new(right.cert.clone(), other.key.clone()));
+        let (config, _) = tls_alpn_config_with(impostor, &[b"acme-tls/1"], versions).await;
+        let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
+            .await
+            .unwrap_err();
+        assert_eq!(problem.kind, ErrorType::Tls, "{problem:?}");
+        assert!(
+            problem.detail.contains("BadSignature"),
+            "{}",
+            problem.detail
+        );
+    }
 }
 
 #[tokio::test]
