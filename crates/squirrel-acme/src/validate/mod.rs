@@ -13,6 +13,18 @@
 //! NAME=IP` (as curl), else `--dns-resolver ADDR`, else the system's
 //! resolver. Ports are 80 and 443 unless `--http01-port` and
 //! `--tlsalpn01-port` say otherwise (as Pebble's httpPort and tlsPort).
+//!
+//! One module per concern: `resolve` (names to addresses, and connecting
+//! to them), `dns` (the stub DNS client behind `--dns-resolver` and
+//! dns-01), `tls` (the validator's TLS client, which checks handshake
+//! signatures but no certificate chain), and one per challenge type:
+//! `http01`, `tls_alpn01`, `dns01`.
+//!
+//! Problem types follow Boulder's (Let's Encrypt's CA), which ACME
+//! clients already explain to their users: `dns` when a name does not
+//! resolve, `connection` when nothing answers or the exchange breaks,
+//! `tls` when the handshake fails or does not negotiate `acme-tls/1`,
+//! and `unauthorized` when something answers but with the wrong thing.
 
 mod dns;
 mod dns01;
