@@ -1,0 +1,285 @@
+//! A small DNS stub client: one question to one recursive server, over UDP,
+//! again over TCP when the answer comes back truncated (RFC 1035 §4.2.1
+//! and §4.2.2; RFC 7766 §5: a stub MUST retry over TCP after TC=1).
+//!
+//! Why not a full resolver library: the validator needs exactly three
+//! questions (A, AAAA, TXT) put to a server the operator names
+//! (`--dns-resolver`, as Pebble's `-dnsserver`), and needs to say in a
+//! problem detail which server was asked and what it answered (NXDOMAIN,
+//! SERVFAIL, a timeout...). A caching resolver would hide that, and would
+//! serve a stale TXT record after the ACME client changed it. The wire
+//! format itself comes from `hickory-proto`.
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{timeout_at, Instant};
+
+/// How long to wait for a UDP answer before sending the question again:
+/// a lost datagram should not cost the whole validation timeout.
+const UDP_RETRANSMIT: Duration = Duration::from_secs(2);
+
+/// The largest UDP answer read; without EDNS a server sends at most 512
+/// bytes (RFC 1035 §2.3.4) and sets TC for more, but some send more.
+const UDP_BUFFER: usize = 4096;
+
+/// Why a question got no usable answer. Each message names the server,
+/// because it ends up in a problem detail.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DnsError {
+    #[error("{name:?} is not a valid DNS name: {reason}")]
+    BadName { name: String, reason: String },
+    #[error("could not ask DNS server {server} over {transport}: {source}")]
+    Io {
+        server: SocketAddr,
+        transport: &'static str,
+        source: std::io::Error,
+    },
+    #[error("DNS server {server} did not answer in time")]
+    Timeout { server: SocketAddr },
+    #[error("DNS server {server} sent a malformed answer: {reason}")]
+    Malformed { server: SocketAddr, reason: String },
+    #[error("DNS server {server} answered {rcode} for {name} {rtype}")]
+    Rcode {
+        server: SocketAddr,
+        name: String,
+        rtype: RecordType,
+        rcode: ResponseCode,
+    },
+}
+
+impl DnsError {
+    /// True when the server said the name does not exist: an answer, not
+    /// a failure to get one (dns-01 reports it as "no TXT record").
+    pub(crate) fn is_nxdomain(&self) -> bool {
+        matches!(self, DnsError::Rcode { rcode, .. } if *rcode == ResponseCode::NXDomain)
+    }
+}
+
+/// Asks `server` for the `rtype` records of `name` (a fully qualified name
+/// or one taken as such) and returns the answer's records of that type:
+/// CNAMEs on the way are the recursive server's business, and their
+/// targets' records are in the same answer.
+pub(crate) async fn query(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    deadline: Instant,
+) -> Result<Vec<RData>, DnsError> {
+    let fqdn = if name.ends_with('.') {
+        name.to_string()
+    } else {
+        format!("{name}.")
+    };
+    let qname = Name::from_ascii(&fqdn).map_err(|e| DnsError::BadName {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    let id = random_id();
+    let mut request = Message::new();
+    request
+        .set_id(id)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .add_query(Query::query(qname, rtype));
+    let bytes = request.to_vec().map_err(|e| DnsError::BadName {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })?;
+
+    let mut answer = udp_exchange(server, &bytes, id, deadline).await?;
+    if answer.truncated() {
+        answer = tcp_exchange(server, &bytes, id, deadline).await?;
+    }
+    match answer.response_code() {
+        ResponseCode::NoError => Ok(answer
+            .answers()
+            .iter()
+            .filter(|record| record.record_type() == rtype)
+            .map(|record| record.data().clone())
+            .collect()),
+        rcode => Err(DnsError::Rcode {
+            server,
+            name: fqdn,
+            rtype,
+            rcode,
+        }),
+    }
+}
+
+/// A random message id (RFC 5452 §4.3: with a random source port, what
+/// keeps an off-path attacker from forging the answer a CA acts on).
+fn random_id() -> u16 {
+    let mut bytes = [0u8; 2];
+    // On the impossible failure of the system RNG, the port still varies.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    u16::from_be_bytes(bytes)
+}
+
+/// Sends over UDP, resending every [`UDP_RETRANSMIT`], and returns the
+/// first datagram that parses as the answer to message `id`; anything
+/// else arriving on the socket is ignored (RFC 5452 §9.1).
+async fn udp_exchange(
+    server: SocketAddr,
+    request: &[u8],
+    id: u16,
+    deadline: Instant,
+) -> Result<Message, DnsError> {
+    let io = |source| DnsError::Io {
+        server,
+        transport: "UDP",
+        source,
+    };
+    let local: SocketAddr = if server.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = UdpSocket::bind(local).await.map_err(io)?;
+    socket.connect(server).await.map_err(io)?;
+    let mut buffer = vec![0u8; UDP_BUFFER];
+    loop {
+        socket.send(request).await.map_err(io)?;
+        let resend_at = (Instant::now() + UDP_RETRANSMIT).min(deadline);
+        loop {
+            match timeout_at(resend_at, socket.recv(&mut buffer)).await {
+                Err(_) if resend_at >= deadline => return Err(DnsError::Timeout { server }),
+                Err(_) => break,
+                Ok(Err(e)) => return Err(io(e)),
+                Ok(Ok(n)) => {
+                    if let Some(message) = parse_answer(&buffer[..n], id) {
+                        return Ok(message);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One question over TCP, with the two-byte length prefix of RFC 1035
+/// §4.2.2.
+async fn tcp_exchange(
+    server: SocketAddr,
+    request: &[u8],
+    id: u16,
+    deadline: Instant,
+) -> Result<Message, DnsError> {
+    let io = |source| DnsError::Io {
+        server,
+        transport: "TCP",
+        source,
+    };
+    let exchange = async {
+        let mut stream = TcpStream::connect(server).await.map_err(io)?;
+        let length = u16::try_from(request.len()).map_err(|_| DnsError::Malformed {
+            server,
+            reason: "question too long for TCP".into(),
+        })?;
+        let mut framed = length.to_be_bytes().to_vec();
+        framed.extend_from_slice(request);
+        stream.write_all(&framed).await.map_err(io)?;
+        let mut length = [0u8; 2];
+        stream.read_exact(&mut length).await.map_err(io)?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+        stream.read_exact(&mut answer).await.map_err(io)?;
+        parse_answer(&answer, id).ok_or_else(|| DnsError::Malformed {
+            server,
+            reason: "the TCP answer is not a response to the question".into(),
+        })
+    };
+    timeout_at(deadline, exchange)
+        .await
+        .map_err(|_| DnsError::Timeout { server })?
+}
+
+/// The message in `bytes` if it is a response with our id.
+fn parse_answer(bytes: &[u8], id: u16) -> Option<Message> {
+    let message = Message::from_vec(bytes).ok()?;
+    (message.id() == id && message.message_type() == MessageType::Response).then_some(message)
+}
+
+/// The system's name servers, from `/etc/resolv.conf` (resolv.conf(5):
+/// `nameserver ADDRESS` lines, port 53), or the local host as the C
+/// library assumes when there is none. Scoped IPv6 addresses
+/// (`fe80::1%eth0`) are skipped: `SocketAddr` cannot carry the scope name.
+pub(crate) async fn system_nameservers() -> Vec<SocketAddr> {
+    let text = tokio::fs::read_to_string("/etc/resolv.conf")
+        .await
+        .unwrap_or_default();
+    let servers = parse_resolv_conf(&text);
+    if servers.is_empty() {
+        vec![SocketAddr::from(([127, 0, 0, 1], 53))]
+    } else {
+        servers
+    }
+}
+
+fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next()? == "nameserver").then_some(())?;
+            let ip: std::net::IpAddr = words.next()?.parse().ok()?;
+            Some(SocketAddr::new(ip, 53))
+        })
+        .collect()
+}
+
+/// Asks each of `servers` in turn until one answers (an NXDOMAIN is an
+/// answer; a timeout or an unreachable server is not), giving each an even
+/// share of the time left, as a stub resolver walks resolv.conf's list.
+pub(crate) async fn query_any(
+    servers: &[SocketAddr],
+    name: &str,
+    rtype: RecordType,
+    deadline: Instant,
+) -> Result<Vec<RData>, DnsError> {
+    let mut last = None;
+    for (index, server) in servers.iter().enumerate() {
+        let left = u32::try_from(servers.len() - index).unwrap_or(1);
+        let share = super::remaining(deadline) / left;
+        match query(*server, name, rtype, Instant::now() + share).await {
+            Ok(records) => return Ok(records),
+            Err(e @ DnsError::Rcode { .. }) | Err(e @ DnsError::BadName { .. }) => return Err(e),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or(DnsError::Timeout {
+        server: SocketAddr::from(([127, 0, 0, 1], 53)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_nameservers() {
+        let text = "# comment\nsearch example.org\nnameserver 10.0.0.2\nnameserver ::1\n\
+                    nameserver fe80::1%eth0\noptions ndots:2\nnameserver\n";
+        assert_eq!(
+            parse_resolv_conf(text),
+            vec![
+                "10.0.0.2:53".parse::<SocketAddr>().unwrap(),
+                "[::1]:53".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_an_answer() {
+        assert!(parse_answer(b"\x00\x01garbage", 1).is_none());
+        let mut message = Message::new();
+        message.set_id(7).set_message_type(MessageType::Query);
+        let bytes = message.to_vec().unwrap();
+        assert!(parse_answer(&bytes, 7).is_none(), "a query is no answer");
+        message.set_message_type(MessageType::Response);
+        let bytes = message.to_vec().unwrap();
+        assert!(parse_answer(&bytes, 8).is_none(), "another id");
+        assert!(parse_answer(&bytes, 7).is_some());
+    }
+}

@@ -1,0 +1,144 @@
+//! Where a name points, and a connection to it.
+//!
+//! Names resolve the way the operator configured (see
+//! [`ValidationConfig`]): fixed addresses first (`--resolve NAME=IP`, as
+//! curl's, so that a test or a private network need no DNS at all), else
+//! the DNS server given with `--dns-resolver` (A and AAAA, asked directly,
+//! as Pebble's `-dnsserver`), else the system's resolver. Which one was
+//! used goes into every problem detail: "could not resolve" is useless
+//! without "asking whom".
+
+use super::dns::{self, DnsError};
+use super::ValidationConfig;
+use crate::problem::{ErrorType, Problem};
+use hickory_proto::rr::{RData, RecordType};
+use std::net::{IpAddr, SocketAddr};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+
+/// The addresses of `name` (lower case, no trailing dot; an IP literal is
+/// its own address), IPv4 first and without duplicates. Every address is
+/// tried in turn by [`connect`], so the order only decides which is
+/// tried first.
+pub(crate) async fn resolve(
+    config: &ValidationConfig,
+    name: &str,
+    deadline: Instant,
+) -> Result<Vec<IpAddr>, Problem> {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    if let Some(ips) = config.resolve.get(name) {
+        if ips.is_empty() {
+            return Err(dns_problem(format!(
+                "the --resolve entry for {name} lists no address"
+            )));
+        }
+        return Ok(ips.clone());
+    }
+    let mut ips = match config.dns_resolver {
+        Some(server) => ask_server(server, name, deadline).await?,
+        None => ask_system(name, deadline).await?,
+    };
+    ips.sort_by_key(|ip| ip.is_ipv6());
+    ips.dedup();
+    Ok(ips)
+}
+
+/// A and AAAA from `server`, both asked at once. One family failing is
+/// fine when the other answers (a SERVFAIL on AAAA is common); an empty
+/// answer in both is a `dns` problem.
+async fn ask_server(
+    server: SocketAddr,
+    name: &str,
+    deadline: Instant,
+) -> Result<Vec<IpAddr>, Problem> {
+    let (a, aaaa) = tokio::join!(
+        dns::query(server, name, RecordType::A, deadline),
+        dns::query(server, name, RecordType::AAAA, deadline),
+    );
+    let mut ips = Vec::new();
+    let mut errors: Vec<DnsError> = Vec::new();
+    for answer in [a, aaaa] {
+        match answer {
+            Ok(records) => ips.extend(records.into_iter().filter_map(|rdata| match rdata {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+                _ => None,
+            })),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !ips.is_empty() {
+        return Ok(ips);
+    }
+    let why = if errors.is_empty() {
+        "no A or AAAA record".to_string()
+    } else {
+        errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Err(dns_problem(format!(
+        "DNS lookup of {name} at DNS server {server} failed: {why}"
+    )))
+}
+
+/// The system's resolver (getaddrinfo through tokio), which also reads
+/// `/etc/hosts`: what `curl NAME` would use on the CA's machine.
+async fn ask_system(name: &str, deadline: Instant) -> Result<Vec<IpAddr>, Problem> {
+    match timeout_at(deadline, tokio::net::lookup_host((name, 0))).await {
+        Err(_) => Err(dns_problem(format!(
+            "DNS lookup of {name} with the system resolver timed out"
+        ))),
+        Ok(Err(e)) => Err(dns_problem(format!(
+            "DNS lookup of {name} with the system resolver failed: {e}"
+        ))),
+        Ok(Ok(addrs)) => {
+            let ips: Vec<IpAddr> = addrs.map(|addr| addr.ip()).collect();
+            if ips.is_empty() {
+                Err(dns_problem(format!(
+                    "the system resolver has no address for {name}"
+                )))
+            } else {
+                Ok(ips)
+            }
+        }
+    }
+}
+
+fn dns_problem(detail: String) -> Problem {
+    Problem::new(ErrorType::Dns, detail)
+}
+
+/// A TCP connection to the first of `ips` that accepts on `port`. Each
+/// attempt gets an even share of the time left, so that one address
+/// that drops packets does not keep the others from being tried. The
+/// `connection` problem lists every address tried and why it failed.
+pub(crate) async fn connect(
+    ips: &[IpAddr],
+    port: u16,
+    deadline: Instant,
+    what: &str,
+) -> Result<(TcpStream, SocketAddr), Problem> {
+    let mut failures = Vec::new();
+    for (index, ip) in ips.iter().enumerate() {
+        let addr = SocketAddr::new(*ip, port);
+        let left = u32::try_from(ips.len() - index).unwrap_or(1);
+        let attempt_deadline = Instant::now() + super::remaining(deadline) / left;
+        match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok((stream, addr)),
+            Ok(Err(e)) => failures.push(format!("{addr}: {e}")),
+            Err(_) => failures.push(format!("{addr}: timed out")),
+        }
+    }
+    if failures.is_empty() {
+        failures.push("no address to try".into());
+    }
+    Err(Problem::new(
+        ErrorType::Connection,
+        format!("could not connect for {what}: {}", failures.join("; ")),
+    ))
+}
