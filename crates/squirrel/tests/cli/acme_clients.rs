@@ -8,7 +8,7 @@
 //! `cargo test -p squirrel --test cli acme_clients -- --nocapture`
 //! (add `--include-ignored` for the squirrel ones while they are ignored):
 //! each client's output is printed, and the servers' logs when a test
-//! fails. The harness is in `acme_common/mod.rs`.
+//! fails (or always, with `SQUIRREL_ACME_TEST_LOGS=1`). The harness is in `acme_common/mod.rs`.
 
 use crate::acme_common::{cert_info, Ca, Kind, Options, SITE};
 

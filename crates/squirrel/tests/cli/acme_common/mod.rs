@@ -5,8 +5,9 @@
 //! Every test starts its own CA on free ports: tests run in parallel. A
 //! server is ready when it says so (a line of its output), never after a
 //! sleep; servers are stopped when their guard drops, and their logs are
-//! printed if the test failed (run with `-- --nocapture` to see them live
-//! too: `cargo test -p squirrel --test cli acme_clients -- --nocapture`).
+//! printed if the test failed (always, with `SQUIRREL_ACME_TEST_LOGS=1`).
+//! Each client's output is printed as it ends: see it all with
+//! `cargo test -p squirrel --test cli acme_clients -- --nocapture`.
 
 use crate::common::{free_port, require_tool, retry, Scratch};
 use std::path::{Path, PathBuf};
@@ -653,7 +654,7 @@ fn start_squirrel(options: Options) -> Ca {
 
 /// A server process: its stdout and stderr gathered in one log as they
 /// come; stopped (SIGTERM, then SIGKILL) when dropped, its log printed if
-/// the test is failing.
+/// the test is failing or `SQUIRREL_ACME_TEST_LOGS` is set.
 pub struct Daemon {
     name: String,
     child: std::process::Child,
@@ -758,7 +759,7 @@ impl Drop for Daemon {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("SQUIRREL_ACME_TEST_LOGS").is_some() {
             eprintln!("--- {} log:\n{}", self.name, self.log.text());
         }
     }
