@@ -7,10 +7,12 @@
 //! another user) are `#[ignore]`d with the reason; `scripts/test.sh` runs
 //! them too when it runs as root.
 
+mod acme_common;
 mod cipher_common;
 mod common;
 mod sniff_common;
 
+mod acme_clients;
 mod cipher_cli;
 mod cipher_interop;
 mod demo;
