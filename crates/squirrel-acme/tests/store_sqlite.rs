@@ -420,7 +420,7 @@ async fn certificates_are_ledger_rows_that_pki_list_and_crl_see() {
 
     let ledger = Ledger::open(&f.path).unwrap();
     let listed = ledger.list().unwrap();
-    assert_eq!(listed, [cert.entry.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&cert.entry));
     assert_eq!(listed[0].account.as_deref(), Some("alice"));
     let json = serde_json::to_value(&listed).unwrap();
     assert_eq!(json[0]["account"], "alice");
