@@ -207,9 +207,31 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
         conn.pragma_update(None, "foreign_keys", true)?;
         Ok(())
     };
-    setup(&conn).map_err(|e| PkiError::Ledger(e).in_file(path))?;
+    retry_busy(|| setup(&conn)).map_err(|e| PkiError::Ledger(e).in_file(path))?;
     migrate(&mut conn).map_err(|e| e.in_file(path))?;
     Ok(conn)
+}
+
+/// Runs `step` again while SQLite says another connection holds the file,
+/// up to [`BUSY_TIMEOUT`]. Switching a new file to WAL, and the first read
+/// of it, can report "database is locked" at once, without going through
+/// the busy timeout, when another process is doing the same (two squirrels
+/// starting together on a new CA).
+fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Creates an empty file readable by its owner only, before SQLite opens
@@ -252,7 +274,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn migrate_with(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {
     let known = migrations.len() as i64;
-    let current = user_version(conn)?;
+    let current = retry_busy(|| user_version(conn))?;
     if current > known {
         return Err(too_new(current));
     }
@@ -399,6 +421,25 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
         assert_eq!(user_version(&again).unwrap() as u32, schema_version());
     }
 
+    /// Several processes starting at once on a CA with no ledger yet (a
+    /// server and a CLI command): one creates and migrates it, the others
+    /// wait for its lock and find it done.
+    #[test]
+    fn a_new_ledger_opened_by_several_at_once_is_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEDGER_FILE);
+        let barrier = std::sync::Barrier::new(6);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let conn = open_connection(&path).unwrap();
+                    assert_eq!(user_version(&conn).unwrap() as u32, schema_version());
+                });
+            }
+        });
+    }
+
     #[test]
     fn a_ledger_from_a_newer_squirrel_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
@@ -432,6 +473,58 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
         assert!(err.contains("schema version 2 (two)"), "{err}");
         assert_eq!(user_version(&conn).unwrap(), 1);
         assert_eq!(tables(&conn), ["one"], "table two was rolled back");
+    }
+
+    /// The store's lookups use the indexes migration 2 made for them, not
+    /// a scan of the table.
+    #[test]
+    fn the_acme_lookups_use_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_connection(&dir.path().join(LEDGER_FILE)).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .unwrap()
+                .join("; ")
+        };
+        for (sql, index) in [
+            (
+                format!("SELECT serial FROM certificates WHERE {NORMAL_SERIAL_SQL} = 'A1B'"),
+                "certificates_by_normal_serial",
+            ),
+            (
+                "DELETE FROM nonces WHERE expires <= '2026'".into(),
+                "nonces_by_expiry",
+            ),
+            (
+                "SELECT id FROM orders WHERE account_id = 'a' ORDER BY created_at DESC LIMIT 5"
+                    .into(),
+                "orders_by_account",
+            ),
+            (
+                "SELECT id FROM orders WHERE status = 'processing'".into(),
+                "orders_by_status",
+            ),
+            (
+                "SELECT id FROM challenges WHERE status = 'processing'".into(),
+                "challenges_by_status",
+            ),
+            (
+                "SELECT id FROM challenges WHERE authz_id = 'z'".into(),
+                "challenges_by_authz",
+            ),
+            (
+                "SELECT id FROM authorizations WHERE account_id = 'a' AND identifier_type = 'dns'
+                   AND identifier = 'x' AND wildcard = 0 AND status = 'valid'
+                   AND expires > '2026' ORDER BY expires DESC LIMIT 1"
+                    .into(),
+                "authorizations_for_reuse",
+            ),
+        ] {
+            let plan = plan(&sql);
+            assert!(plan.contains(index), "{sql}: {plan}");
+        }
     }
 
     #[test]
