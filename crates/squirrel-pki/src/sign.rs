@@ -245,6 +245,7 @@ impl CertificateAuthority {
             revoked_at: None,
             revocation_reason: None,
             pem: pem.clone(),
+            account: None,
         };
         let issued = Issued {
             pem,

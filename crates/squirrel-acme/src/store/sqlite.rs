@@ -1,1 +1,621 @@
-//! placeholder
+//! [`SqliteStore`]: the ACME server's state in the CA's ledger file.
+//!
+//! The tables are made by the ledger's migrations in `squirrel-pki`
+//! ([`squirrel_pki::ledger::migrations`]), opened through
+//! [`squirrel_pki::ledger::open_connection`], so the schema has one owner
+//! and the CLI (`pki list`, `pki revoke`, `pki crl`) sees ACME certificates
+//! as ordinary ledger rows.
+//!
+//! One connection behind a [`Mutex`]: every operation is a few
+//! microseconds of SQLite, never held across an `.await`. Several processes
+//! may share the file (a second server, the CLI): the connection is in WAL
+//! mode with a busy timeout, and every transaction that writes starts with
+//! `BEGIN IMMEDIATE`, taking the write lock first, so it waits for another
+//! writer instead of failing with "database is locked" when it upgrades a
+//! read to a write.
+//!
+//! Times are stored as RFC 3339 UTC text with a fixed nine-digit fraction,
+//! so comparing the text in SQL (nonce and authorization expiry) compares
+//! the instants; revocation times are written exactly as
+//! [`squirrel_pki::ledger::Ledger::revoke`] writes them.
+
+use super::{Store, StoreError, StoreResult};
+use crate::model::{
+    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
+    OrderRecord, OrderStatus,
+};
+use async_trait::async_trait;
+use columns::*;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
+use squirrel_pki::ledger::Status;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+mod columns;
+
+/// Expired nonces are deleted once every this many `put_nonce` calls: one
+/// indexed range delete, amortized over the requests that made them.
+const PURGE_EVERY: u32 = 64;
+
+/// The ACME store in a ledger file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    nonces_put: AtomicU32,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// Any SQLite error is a database failure, except a broken uniqueness rule,
+/// which is the store's `Conflict`; call sites that know which rule replace
+/// SQLite's wording with theirs (see [`conflict`]).
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(format!("already exists ({e})"))
+        } else {
+            StoreError::Database(e.to_string())
+        }
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Maps a uniqueness violation to `Conflict` with the message `explain`
+/// makes from SQLite's (which names the `table.column`), and anything else
+/// to `Database`.
+fn conflict(explain: impl FnOnce(&str) -> String) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(explain(&e.to_string()))
+        } else {
+            StoreError::Database(e.to_string())
+        }
+    }
+}
+
+fn missing(what: &str, id: &str) -> StoreError {
+    StoreError::Database(format!("there is no {what} {id:?} to update"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the ledger at `path`, bringing its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = squirrel_pki::ledger::open_connection(path)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        // Every statement below is prepared once per connection.
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            nonces_put: AtomicU32::new(0),
+        })
+    }
+
+    /// Runs `f` with the connection. A panic elsewhere while holding it
+    /// cannot have left a transaction open (a dropped transaction rolls
+    /// back), so a poisoned lock is used as is.
+    fn run<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut conn)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<()> {
+        let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
+        self.run(|conn| {
+            if purge {
+                conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
+                    .execute([stamp(OffsetDateTime::now_utc())])?;
+            }
+            conn.prepare_cached("INSERT INTO nonces (nonce, expires) VALUES (?1, ?2)")?
+                .execute(params![nonce, stamp(expires)])
+                .map_err(conflict(|_| "this nonce was already issued".into()))?;
+            Ok(())
+        })
+    }
+
+    async fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        self.run(|conn| {
+            let expires: Option<String> = conn
+                .prepare_cached("DELETE FROM nonces WHERE nonce = ?1 RETURNING expires")?
+                .query_row([nonce], |r| r.get(0))
+                .optional()?;
+            match expires {
+                None => Ok(false),
+                Some(text) => Ok(parse_time(0, &text)? > now),
+            }
+        })
+    }
+
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        self.run(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?
+            .execute(params![
+                account.id,
+                account.jwk,
+                account.thumbprint,
+                account.status.name(),
+                to_json(&account.contact)?,
+                account.terms_agreed,
+                account.eab_kid,
+                stamp(account.created_at),
+            ])
+            .map_err(conflict(|e| {
+                if e.contains("accounts.thumbprint") {
+                    "an account with this key already exists".into()
+                } else {
+                    format!("an account with id {:?} already exists", account.id)
+                }
+            }))?;
+            if let Some(kid) = &account.eab_kid {
+                let bound = tx
+                    .prepare_cached(
+                        "UPDATE eab_keys SET account_id = ?1 WHERE kid = ?2 AND account_id IS NULL",
+                    )?
+                    .execute(params![account.id, kid])?;
+                if bound == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the external account binding key {kid:?} is unknown or already bound \
+                         to an account"
+                    )));
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
+                ))?
+                .query_row([id], account_row)
+                .optional()?)
+        })
+    }
+
+    async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE thumbprint = ?1"
+                ))?
+                .query_row([thumbprint], account_row)
+                .optional()?)
+        })
+    }
+
+    async fn update_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        self.run(|conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE accounts SET jwk = ?2, thumbprint = ?3, status = ?4, contact = ?5,
+                         terms_agreed = ?6
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    account.id,
+                    account.jwk,
+                    account.thumbprint,
+                    account.status.name(),
+                    to_json(&account.contact)?,
+                    account.terms_agreed,
+                ])
+                .map_err(conflict(|_| {
+                    "the new key belongs to another account".into()
+                }))?;
+            if changed == 0 {
+                return Err(missing("account", &account.id));
+            }
+            Ok(())
+        })
+    }
+
+    async fn add_eab_key(&self, key: &EabKey) -> StoreResult<()> {
+        self.run(|conn| {
+            conn.prepare_cached(&format!(
+                "INSERT INTO eab_keys ({EAB_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))?
+            .execute(params![
+                key.kid,
+                key.name,
+                key.hmac_key,
+                stamp(key.created_at),
+                key.account_id,
+            ])
+            .map_err(conflict(|e| {
+                if e.contains("eab_keys.name") {
+                    format!("an EAB key named {:?} already exists", key.name)
+                } else {
+                    format!("an EAB key with kid {:?} already exists", key.kid)
+                }
+            }))?;
+            Ok(())
+        })
+    }
+
+    async fn eab_key(&self, kid: &str) -> StoreResult<Option<EabKey>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT {EAB_COLS} FROM eab_keys WHERE kid = ?1"))?
+                .query_row([kid], eab_row)
+                .optional()?)
+        })
+    }
+
+    async fn eab_keys(&self) -> StoreResult<Vec<EabKey>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {EAB_COLS} FROM eab_keys ORDER BY created_at, rowid"
+                ))?
+                .query_map([], eab_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    async fn remove_eab_key(&self, kid_or_name: &str) -> StoreResult<bool> {
+        self.run(|conn| {
+            // The kid first: a kid that happens to be another key's name
+            // names the key it is the kid of.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut removed = tx
+                .prepare_cached("DELETE FROM eab_keys WHERE kid = ?1")?
+                .execute([kid_or_name])?;
+            if removed == 0 {
+                removed = tx
+                    .prepare_cached("DELETE FROM eab_keys WHERE name = ?1")?
+                    .execute([kid_or_name])?;
+            }
+            tx.commit()?;
+            Ok(removed > 0)
+        })
+    }
+
+    async fn create_order(
+        &self,
+        order: &OrderRecord,
+        authorizations: &[AuthzRecord],
+    ) -> StoreResult<()> {
+        self.run(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO orders ({ORDER_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?
+            .execute(params![
+                order.id,
+                order.account_id,
+                order.status.name(),
+                stamp(order.expires),
+                to_json(&order.identifiers)?,
+                opt_stamp(order.not_before),
+                opt_stamp(order.not_after),
+                to_json(&order.authz_ids)?,
+                opt_json(order.error.as_ref())?,
+                order.csr_der,
+                order.certificate_serial,
+                order.replaces,
+                stamp(order.created_at),
+            ])
+            .map_err(conflict(|_| {
+                format!("an order with id {:?} already exists", order.id)
+            }))?;
+            for authz in authorizations {
+                tx.prepare_cached(&format!(
+                    "INSERT INTO authorizations ({AUTHZ_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))?
+                .execute(params![
+                    authz.id,
+                    authz.account_id,
+                    authz.identifier.kind.name(),
+                    authz.identifier.value,
+                    authz.wildcard,
+                    authz.status.name(),
+                    stamp(authz.expires),
+                ])
+                .map_err(conflict(|_| {
+                    format!("an authorization with id {:?} already exists", authz.id)
+                }))?;
+                for challenge in &authz.challenges {
+                    tx.prepare_cached(&format!(
+                        "INSERT INTO challenges ({CHALLENGE_COLS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    ))?
+                    .execute(params![
+                        challenge.id,
+                        challenge.authz_id,
+                        challenge.kind.name(),
+                        challenge.token,
+                        challenge.status.name(),
+                        opt_stamp(challenge.validated),
+                        opt_json(challenge.error.as_ref())?,
+                    ])
+                    .map_err(conflict(|_| {
+                        format!("a challenge with id {:?} already exists", challenge.id)
+                    }))?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
+                .query_row([id], order_row)
+                .optional()?)
+        })
+    }
+
+    async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
+        self.run(|conn| {
+            if !save_order(
+                conn,
+                order,
+                order.status,
+                order.certificate_serial.as_deref(),
+            )? {
+                return Err(missing("order", &order.id));
+            }
+            Ok(())
+        })
+    }
+
+    async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT id FROM orders WHERE account_id = ?1
+                     ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+                )?
+                .query_map(params![account_id, limit], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    async fn processing_orders(&self) -> StoreResult<Vec<OrderRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLS} FROM orders WHERE status = 'processing'
+                     ORDER BY created_at, rowid"
+                ))?
+                .query_map([], order_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
+        self.run(|conn| {
+            // One read transaction: the authorization and its challenges
+            // from the same snapshot.
+            let tx = conn.transaction()?;
+            let authz = tx
+                .prepare_cached(&format!(
+                    "SELECT {AUTHZ_COLS} FROM authorizations WHERE id = ?1"
+                ))?
+                .query_row([id], authz_row)
+                .optional()?;
+            load_authz(&tx, authz)
+        })
+    }
+
+    async fn reusable_authz(
+        &self,
+        account_id: &str,
+        identifier: &Identifier,
+        wildcard: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<AuthzRecord>> {
+        self.run(|conn| {
+            let tx = conn.transaction()?;
+            // The one that stays valid longest.
+            let authz = tx
+                .prepare_cached(&format!(
+                    "SELECT {AUTHZ_COLS} FROM authorizations
+                     WHERE account_id = ?1 AND identifier_type = ?2 AND identifier = ?3
+                       AND wildcard = ?4 AND status = 'valid' AND expires > ?5
+                     ORDER BY expires DESC LIMIT 1"
+                ))?
+                .query_row(
+                    params![
+                        account_id,
+                        identifier.kind.name(),
+                        identifier.value,
+                        wildcard,
+                        stamp(now),
+                    ],
+                    authz_row,
+                )
+                .optional()?;
+            load_authz(&tx, authz)
+        })
+    }
+
+    async fn update_authz(&self, authz: &AuthzRecord) -> StoreResult<()> {
+        self.run(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE authorizations SET status = ?2, expires = ?3 WHERE id = ?1",
+                )?
+                .execute(params![authz.id, authz.status.name(), stamp(authz.expires)])?;
+            if changed == 0 {
+                return Err(missing("authorization", &authz.id));
+            }
+            for challenge in &authz.challenges {
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE challenges SET status = ?3, validated = ?4, error = ?5
+                         WHERE id = ?1 AND authz_id = ?2",
+                    )?
+                    .execute(params![
+                        challenge.id,
+                        authz.id,
+                        challenge.status.name(),
+                        opt_stamp(challenge.validated),
+                        opt_json(challenge.error.as_ref())?,
+                    ])?;
+                if changed == 0 {
+                    return Err(missing("challenge of this authorization", &challenge.id));
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"
+                ))?
+                .query_row([id], challenge_row)
+                .optional()?)
+        })
+    }
+
+    async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE status = 'processing'
+                     ORDER BY rowid"
+                ))?
+                .query_map([], challenge_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Inserts the ledger row as [`squirrel_pki::ledger::Ledger::record`]
+    /// does (status `valid`), plus its account and order, and saves the
+    /// order with status `valid` and this certificate's serial whatever
+    /// `order` says of them.
+    async fn record_certificate(
+        &self,
+        certificate: &CertificateRecord,
+        order: &OrderRecord,
+    ) -> StoreResult<()> {
+        let entry = &certificate.entry;
+        let account = certificate.account_id.as_ref().or(entry.account.as_ref());
+        self.run(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO certificates
+                   (serial, subject, alt_names, not_before, not_after, profile,
+                    sha256_fingerprint, status, pem, account_id, order_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                entry.serial,
+                entry.subject,
+                to_json(&entry.alt_names)?,
+                entry.not_before,
+                entry.not_after,
+                entry.profile,
+                entry.sha256_fingerprint,
+                Status::Valid,
+                entry.pem,
+                account,
+                certificate.order_id,
+            ])
+            .map_err(conflict(|e| {
+                if e.contains("sha256_fingerprint") {
+                    format!(
+                        "a certificate with fingerprint {} is already in the ledger",
+                        entry.sha256_fingerprint
+                    )
+                } else {
+                    format!(
+                        "a certificate with serial {} is already in the ledger",
+                        entry.serial
+                    )
+                }
+            }))?;
+            if !save_order(&tx, order, OrderStatus::Valid, Some(&entry.serial))? {
+                return Err(missing("order", &order.id));
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {CERTIFICATE_COLS} FROM certificates
+                     WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
+                ))?
+                .query_row([normal_serial_key(serial)], certificate_row)
+                .optional()?)
+        })
+    }
+
+    async fn revoke_certificate(
+        &self,
+        serial: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        // As `squirrel pki revoke` writes it: RFC 3339 UTC, whole seconds.
+        let at = at.to_offset(UtcOffset::UTC);
+        let at = at
+            .replace_nanosecond(0)
+            .unwrap_or(at)
+            .format(&Rfc3339)
+            .map_err(|e| StoreError::Database(format!("cannot write the time: {e}")))?;
+        self.run(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: Option<(String, Status)> = tx
+                .prepare_cached(&format!(
+                    "SELECT serial, status FROM certificates
+                     WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
+                ))?
+                .query_row([normal_serial_key(serial)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((stored, status)) = found else {
+                return Err(StoreError::Database(format!(
+                    "there is no certificate with serial {serial} in the ledger"
+                )));
+            };
+            if status == Status::Revoked {
+                return Err(StoreError::Conflict(format!(
+                    "certificate {stored} is already revoked"
+                )));
+            }
+            tx.prepare_cached(
+                "UPDATE certificates SET status = ?4, revoked_at = ?2, revocation_reason = ?3
+                 WHERE serial = ?1",
+            )?
+            .execute(params![stored, at, reason, Status::Revoked])?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}

@@ -3,6 +3,7 @@
 use super::CaCertArgs;
 use anyhow::{bail, Result};
 use clap::Args;
+use squirrel_pki::ledger::LedgerEntry;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -41,24 +42,66 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         "SERIAL", "STATUS", "PROFILE", "EXPIRES"
     );
     for e in &entries {
-        let expires = time::OffsetDateTime::parse(
-            &e.not_after,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok();
-        let status = e.status_at(now);
-        let expires = expires
-            .map(squirrel_pki::describe::human_time)
-            .unwrap_or_else(|| e.not_after.clone());
-        println!(
-            "{:<34} {:<8} {:<7} {:<21} {} ({})",
-            e.serial,
-            status,
-            e.profile,
-            expires,
-            e.subject,
-            e.alt_names.join(", ")
-        );
+        println!("{}", row(e, now));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of the table. A certificate issued through ACME ends with its
+/// account (`[acme account ID]`) rather than taking a column of its own,
+/// which would be empty for every certificate signed by hand.
+fn row(e: &LedgerEntry, now: time::OffsetDateTime) -> String {
+    let expires =
+        time::OffsetDateTime::parse(&e.not_after, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(squirrel_pki::describe::human_time)
+            .unwrap_or_else(|| e.not_after.clone());
+    let mut line = format!(
+        "{:<34} {:<8} {:<7} {:<21} {} ({})",
+        e.serial,
+        e.status_at(now),
+        e.profile,
+        expires,
+        e.subject,
+        e.alt_names.join(", ")
+    );
+    if let Some(account) = &e.account {
+        line.push_str(&format!("  [acme account {account}]"));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use squirrel_pki::ledger::Status;
+
+    fn entry(account: Option<&str>) -> LedgerEntry {
+        LedgerEntry {
+            serial: "0A1B".into(),
+            subject: "CN=member".into(),
+            alt_names: vec!["member.example".into()],
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "2026-04-01T00:00:00Z".into(),
+            profile: "server".into(),
+            sha256_fingerprint: "AA".into(),
+            status: Status::Valid,
+            revoked_at: None,
+            revocation_reason: None,
+            pem: "PEM".into(),
+            account: account.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn acme_certificates_name_their_account_and_others_are_unchanged() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        let by_hand = row(&entry(None), now);
+        assert!(by_hand.ends_with("CN=member (member.example)"), "{by_hand}");
+        let acme = row(&entry(Some("k3yAcct")), now);
+        assert_eq!(acme, format!("{by_hand}  [acme account k3yAcct]"));
+        let json = serde_json::to_value([entry(None), entry(Some("k3yAcct"))]).unwrap();
+        assert!(json[0].get("account").is_none(), "{json}");
+        assert_eq!(json[1]["account"], "k3yAcct");
+    }
 }

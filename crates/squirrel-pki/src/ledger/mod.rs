@@ -1,10 +1,18 @@
 //! The CA's ledger: every certificate it issues, recorded in SQLite before
 //! the certificate's file is written, so that nothing issued is ever
 //! forgotten and revocation has something to revoke.
+//!
+//! The file also holds the ACME server's tables; its schema is versioned
+//! and changed only by the ordered list in [`migrations`], which every
+//! opener goes through ([`open_connection`]).
 
 use crate::error::{PkiError, Result};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
+
+pub mod migrations;
+
+pub use migrations::open_connection;
 use serde::Serialize;
 use std::path::Path;
 use time::OffsetDateTime;
@@ -30,6 +38,11 @@ pub struct LedgerEntry {
     pub revocation_reason: Option<String>,
     #[serde(skip)]
     pub pem: String,
+    /// The ACME account that ordered it; `None` for certificates issued by
+    /// hand (left out of the JSON then, so `pki list --json` is unchanged
+    /// for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// Where an issued certificate stands. Serialized (and stored) as
@@ -101,46 +114,13 @@ pub struct Ledger {
     conn: Connection,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS certificates (
-    serial             TEXT PRIMARY KEY,
-    subject            TEXT NOT NULL,
-    alt_names          TEXT NOT NULL,
-    not_before         TEXT NOT NULL,
-    not_after          TEXT NOT NULL,
-    profile            TEXT NOT NULL,
-    sha256_fingerprint TEXT NOT NULL UNIQUE,
-    status             TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked')),
-    revoked_at         TEXT,
-    revocation_reason  TEXT,
-    pem                TEXT NOT NULL,
-    issued_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-";
-
 impl Ledger {
-    /// Opens the ledger at `path`, creating it (mode 0600) when missing.
+    /// Opens the ledger at `path`, creating it (mode 0600) when missing,
+    /// and brings its schema up to date (see [`migrations`]).
     pub fn open(path: &Path) -> Result<Self> {
-        let existed = path.exists();
-        let conn = Connection::open(path).map_err(|e| {
-            PkiError::invalid(
-                format!("cannot open the ledger database ({e})"),
-                "check that the CA directory is writable",
-            )
-            .in_file(path)
-        })?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| PkiError::Ledger(e).in_file(path))?;
-        if !existed {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(Ledger { conn })
+        Ok(Ledger {
+            conn: open_connection(path)?,
+        })
     }
 
     /// True when a certificate with this serial was already issued.
@@ -192,7 +172,8 @@ impl Ledger {
     fn select(&self, filter: &str) -> Result<Vec<LedgerEntry>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT serial, subject, alt_names, not_before, not_after, profile,
-                    sha256_fingerprint, status, revoked_at, revocation_reason, pem
+                    sha256_fingerprint, status, revoked_at, revocation_reason, pem,
+                    account_id
              FROM certificates {filter} ORDER BY issued_at, rowid"
         ))?;
         let rows = stmt.query_map([], |row| {
@@ -209,6 +190,7 @@ impl Ledger {
                 revoked_at: row.get(8)?,
                 revocation_reason: row.get(9)?,
                 pem: row.get(10)?,
+                account: row.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -363,6 +345,7 @@ mod tests {
             revoked_at: None,
             revocation_reason: None,
             pem: "PEM".into(),
+            account: None,
         }
     }
 

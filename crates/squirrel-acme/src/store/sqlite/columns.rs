@@ -1,0 +1,267 @@
+//! Conversions between the model's records and the ledger's columns, and
+//! the two multi-table reads and writes the store shares between methods.
+//!
+//! A value the model cannot hold (an unknown status, unreadable JSON or
+//! time) is a conversion error, hence `StoreError::Database`, never a
+//! panic: the file may have been edited by hand or by a newer squirrel.
+
+use crate::model::{
+    AccountRecord, AccountStatus, AuthzRecord, AuthzStatus, CertificateRecord, ChallengeRecord,
+    ChallengeStatus, ChallengeType, EabKey, Identifier, IdentifierType, OrderRecord, OrderStatus,
+};
+use crate::store::{StoreError, StoreResult};
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, Row};
+use serde::de::DeserializeOwned;
+use squirrel_pki::ledger::LedgerEntry;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+pub(super) fn bad_column(index: usize, problem: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, problem.into())
+}
+
+pub(super) fn enum_col<T>(
+    row: &Row,
+    index: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    parse(&text).ok_or_else(|| bad_column(index, format!("unknown value {text:?}")))
+}
+
+pub(super) fn parse_time(index: usize, text: &str) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| bad_column(index, format!("unreadable time {text:?}: {e}")))
+}
+
+pub(super) fn time_col(row: &Row, index: usize) -> rusqlite::Result<OffsetDateTime> {
+    parse_time(index, &row.get::<_, String>(index)?)
+}
+
+pub(super) fn opt_time_col(row: &Row, index: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    row.get::<_, Option<String>>(index)?
+        .map(|text| parse_time(index, &text))
+        .transpose()
+}
+
+pub(super) fn json_col<T: DeserializeOwned>(row: &Row, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| bad_column(index, format!("unreadable JSON: {e}")))
+}
+
+pub(super) fn opt_json_col<T: DeserializeOwned>(
+    row: &Row,
+    index: usize,
+) -> rusqlite::Result<Option<T>> {
+    row.get::<_, Option<String>>(index)?
+        .map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| bad_column(index, format!("unreadable JSON: {e}")))
+        })
+        .transpose()
+}
+
+/// The stored form of a time: UTC, fixed width, so that text order is
+/// time order.
+pub(super) fn stamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond()
+    )
+}
+
+pub(super) fn opt_stamp(t: Option<OffsetDateTime>) -> Option<String> {
+    t.map(stamp)
+}
+
+pub(super) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Database(format!("cannot encode: {e}")))
+}
+
+pub(super) fn opt_json<T: serde::Serialize>(value: Option<&T>) -> StoreResult<Option<String>> {
+    value.map(to_json).transpose()
+}
+
+pub(super) const ACCOUNT_COLS: &str =
+    "id, jwk, thumbprint, status, contact, terms_agreed, eab_kid, created_at";
+
+pub(super) fn account_row(row: &Row) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord {
+        id: row.get(0)?,
+        jwk: row.get(1)?,
+        thumbprint: row.get(2)?,
+        status: enum_col(row, 3, AccountStatus::from_name)?,
+        contact: json_col(row, 4)?,
+        terms_agreed: row.get(5)?,
+        eab_kid: row.get(6)?,
+        created_at: time_col(row, 7)?,
+    })
+}
+
+pub(super) const EAB_COLS: &str = "kid, name, hmac_key, created_at, account_id";
+
+pub(super) fn eab_row(row: &Row) -> rusqlite::Result<EabKey> {
+    Ok(EabKey {
+        kid: row.get(0)?,
+        name: row.get(1)?,
+        hmac_key: row.get(2)?,
+        created_at: time_col(row, 3)?,
+        account_id: row.get(4)?,
+    })
+}
+
+pub(super) const ORDER_COLS: &str =
+    "id, account_id, status, expires, identifiers, not_before, not_after, \
+                          authz_ids, error, csr, certificate_serial, replaces, created_at";
+
+pub(super) fn order_row(row: &Row) -> rusqlite::Result<OrderRecord> {
+    Ok(OrderRecord {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        status: enum_col(row, 2, OrderStatus::from_name)?,
+        expires: time_col(row, 3)?,
+        identifiers: json_col(row, 4)?,
+        not_before: opt_time_col(row, 5)?,
+        not_after: opt_time_col(row, 6)?,
+        authz_ids: json_col(row, 7)?,
+        error: opt_json_col(row, 8)?,
+        csr_der: row.get(9)?,
+        certificate_serial: row.get(10)?,
+        replaces: row.get(11)?,
+        created_at: time_col(row, 12)?,
+    })
+}
+
+pub(super) const AUTHZ_COLS: &str =
+    "id, account_id, identifier_type, identifier, wildcard, status, expires";
+
+/// An authorization without its challenges (see [`load_authz`]).
+pub(super) fn authz_row(row: &Row) -> rusqlite::Result<AuthzRecord> {
+    Ok(AuthzRecord {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        identifier: Identifier {
+            kind: enum_col(row, 2, IdentifierType::from_name)?,
+            value: row.get(3)?,
+        },
+        wildcard: row.get(4)?,
+        status: enum_col(row, 5, AuthzStatus::from_name)?,
+        expires: time_col(row, 6)?,
+        challenges: Vec::new(),
+    })
+}
+
+pub(super) const CHALLENGE_COLS: &str = "id, authz_id, type, token, status, validated, error";
+
+pub(super) fn challenge_row(row: &Row) -> rusqlite::Result<ChallengeRecord> {
+    Ok(ChallengeRecord {
+        id: row.get(0)?,
+        authz_id: row.get(1)?,
+        kind: enum_col(row, 2, ChallengeType::from_name)?,
+        token: row.get(3)?,
+        status: enum_col(row, 4, ChallengeStatus::from_name)?,
+        validated: opt_time_col(row, 5)?,
+        error: opt_json_col(row, 6)?,
+    })
+}
+
+pub(super) const CERTIFICATE_COLS: &str =
+    "serial, subject, alt_names, not_before, not_after, profile, \
+                                sha256_fingerprint, status, revoked_at, revocation_reason, pem, \
+                                account_id, order_id";
+
+pub(super) fn certificate_row(row: &Row) -> rusqlite::Result<CertificateRecord> {
+    let account_id: Option<String> = row.get(11)?;
+    Ok(CertificateRecord {
+        entry: LedgerEntry {
+            serial: row.get(0)?,
+            subject: row.get(1)?,
+            alt_names: json_col(row, 2)?,
+            not_before: row.get(3)?,
+            not_after: row.get(4)?,
+            profile: row.get(5)?,
+            sha256_fingerprint: row.get(6)?,
+            status: row.get(7)?,
+            revoked_at: row.get(8)?,
+            revocation_reason: row.get(9)?,
+            pem: row.get(10)?,
+            account: account_id.clone(),
+        },
+        account_id,
+        order_id: row.get(12)?,
+    })
+}
+
+/// Fills in an authorization's challenges, in the order they were stored.
+pub(super) fn load_authz(
+    conn: &Connection,
+    authz: Option<AuthzRecord>,
+) -> StoreResult<Option<AuthzRecord>> {
+    let Some(mut authz) = authz else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHALLENGE_COLS} FROM challenges WHERE authz_id = ?1 ORDER BY rowid"
+    ))?;
+    authz.challenges = stmt
+        .query_map([&authz.id], challenge_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(authz))
+}
+
+/// Writes every field of `order` but its id, account and identifiers,
+/// with `status` and `serial` as given; false when there is no such order.
+pub(super) fn save_order(
+    conn: &Connection,
+    order: &OrderRecord,
+    status: OrderStatus,
+    serial: Option<&str>,
+) -> StoreResult<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE orders SET status = ?2, expires = ?3, not_before = ?4, not_after = ?5,
+                 authz_ids = ?6, error = ?7, csr = ?8, certificate_serial = ?9,
+                 replaces = ?10, created_at = ?11
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            order.id,
+            status.name(),
+            stamp(order.expires),
+            opt_stamp(order.not_before),
+            opt_stamp(order.not_after),
+            to_json(&order.authz_ids)?,
+            opt_json(order.error.as_ref())?,
+            order.csr_der,
+            serial,
+            order.replaces,
+            stamp(order.created_at),
+        ])?;
+    Ok(changed == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_sort_as_times_and_read_back_exactly() {
+        let a = OffsetDateTime::from_unix_timestamp_nanos(1_767_225_600_000_000_000).unwrap();
+        let b = a + time::Duration::nanoseconds(500_000_000);
+        let c = a + time::Duration::seconds(1);
+        let (sa, sb, sc) = (stamp(a), stamp(b), stamp(c));
+        assert_eq!(sa, "2026-01-01T00:00:00.000000000Z");
+        assert!(sa < sb && sb < sc, "{sa} {sb} {sc}");
+        assert_eq!(parse_time(0, &sb).unwrap(), b);
+        let elsewhere = b.to_offset(UtcOffset::from_hms(2, 0, 0).unwrap());
+        assert_eq!(stamp(elsewhere), sb, "stored in UTC");
+    }
+}
