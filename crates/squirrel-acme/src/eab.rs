@@ -170,7 +170,6 @@ mod tests {
     use super::*;
     use crate::test_util::{eab_binding_with as binding, TestKey};
     use crate::Algorithm;
-    use serde_json::json;
 
     const URL: &str = "https://ca.test/acme/new-account";
 

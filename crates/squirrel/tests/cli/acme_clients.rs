@@ -5,8 +5,7 @@
 //! `squirrel pki ca serve`.
 //!
 //! Run and debug them with
-//! `cargo test -p squirrel --test cli acme_clients -- --nocapture`
-//! (add `--include-ignored` for the squirrel ones while they are ignored):
+//! `cargo test -p squirrel --test cli acme_clients -- --nocapture`:
 //! each client's output is printed, and the servers' logs when a test
 //! fails (or always, with `SQUIRREL_ACME_TEST_LOGS=1`). The harness is in `acme_common/mod.rs`.
 
@@ -339,31 +338,26 @@ fn pebble_obtained_cert_serves_https() {
 }
 
 #[test]
-#[ignore = "needs squirrel pki ca serve (issue 13, in progress)"]
 fn squirrel_certbot_obtains_renews_and_revokes() {
     certbot_obtains_renews_and_revokes(Kind::Squirrel);
 }
 
 #[test]
-#[ignore = "needs squirrel pki ca serve (issue 13, in progress)"]
 fn squirrel_lego_http01() {
     lego_obtains(Kind::Squirrel, Challenge::Http01);
 }
 
 #[test]
-#[ignore = "needs squirrel pki ca serve (issue 13, in progress)"]
 fn squirrel_lego_tlsalpn01() {
     lego_obtains(Kind::Squirrel, Challenge::TlsAlpn01);
 }
 
 #[test]
-#[ignore = "needs squirrel pki ca serve (issue 13, in progress)"]
 fn squirrel_lego_needs_eab() {
     lego_needs_eab(Kind::Squirrel);
 }
 
 #[test]
-#[ignore = "needs squirrel pki ca serve (issue 13, in progress)"]
 fn squirrel_obtained_cert_serves_https() {
     the_obtained_cert_serves_https(Kind::Squirrel);
 }

@@ -7,7 +7,9 @@
 //! library and prints.
 
 mod ca_args;
+mod ca_eab;
 mod ca_init;
+mod ca_serve;
 mod crl;
 mod csr;
 mod inspect;
@@ -62,13 +64,20 @@ pub enum PkiCommand {
 #[derive(Subcommand)]
 pub enum CaCommand {
     /// Create a new CA: key, self-signed certificate and ledger.
-    Init(ca_init::CaInitArgs),
+    Init(Box<ca_init::CaInitArgs>),
+    /// Put the CA online: an ACME server (RFC 8555) for certbot, lego and other clients.
+    Serve(Box<ca_serve::CaServeArgs>),
+    /// External account binding keys: who may register with `serve --require-eab`.
+    #[command(subcommand)]
+    Eab(ca_eab::EabCommand),
 }
 
 pub fn run(command: PkiCommand) -> Result<ExitCode> {
     match command {
         PkiCommand::Key(args) => key::run(args),
-        PkiCommand::Ca(CaCommand::Init(args)) => ca_init::run(args),
+        PkiCommand::Ca(CaCommand::Init(args)) => ca_init::run(*args),
+        PkiCommand::Ca(CaCommand::Serve(args)) => ca_serve::run(*args),
+        PkiCommand::Ca(CaCommand::Eab(command)) => ca_eab::run(command),
         PkiCommand::Csr(args) => csr::run(args),
         PkiCommand::Sign(args) => sign::run(args),
         PkiCommand::Issue(args) => issue::run(args),
