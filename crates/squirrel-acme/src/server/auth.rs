@@ -89,7 +89,7 @@ pub(crate) async fn authenticate(
     jws.check_url(url)?;
     let header = jws.header().clone();
     let now = OffsetDateTime::now_utc();
-    if !acme.store.take_nonce(&header.nonce, now).await? {
+    if !acme.store.take_nonce(&header.nonce, now).await? || acme.rejects_nonce_for_test() {
         return Err(Problem::new(
             ErrorType::BadNonce,
             "the nonce is unknown, already used or expired; take the fresh one from this \

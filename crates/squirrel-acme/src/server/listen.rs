@@ -8,7 +8,7 @@
 use super::{Acme, AcmeRequest, MAX_BODY};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Request, Response};
@@ -158,20 +158,7 @@ async fn read_request(req: Request<Incoming>, fallback_host: &str) -> AcmeReques
         })
         .filter(|h| is_host(h))
         .unwrap_or_else(|| fallback_host.to_string());
-    let declared_too_large = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_BODY);
-    let body = if declared_too_large {
-        None
-    } else {
-        Limited::new(body, MAX_BODY)
-            .collect()
-            .await
-            .ok()
-            .map(|collected| collected.to_bytes())
-    };
+    let body = read_body(body).await;
     AcmeRequest {
         method: parts.method,
         path: parts.uri.path().to_string(),
@@ -184,6 +171,32 @@ async fn read_request(req: Request<Incoming>, fallback_host: &str) -> AcmeReques
         body,
     }
 }
+
+/// Reads the body, or None when it is over [`MAX_BODY`]. An oversized
+/// body is still drained, up to [`DRAIN_LIMIT`], so that the client reads
+/// the 413 problem document rather than a reset stream; past that, the
+/// connection is cut.
+async fn read_body(mut body: Incoming) -> Option<Bytes> {
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map(|f| f.into_data()) else {
+            return None;
+        };
+        let Ok(data) = data else { continue };
+        seen += data.len();
+        if seen > DRAIN_LIMIT {
+            return None;
+        }
+        if seen <= MAX_BODY {
+            kept.extend_from_slice(&data);
+        }
+    }
+    (seen <= MAX_BODY).then(|| Bytes::from(kept))
+}
+
+/// How much of an oversized body is read and thrown away.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// A Host header that can be put back into URLs: a name or address and a
 /// port, nothing else.

@@ -66,6 +66,10 @@ pub struct AcmeOptions {
     pub authz_reuse: Duration,
     /// How many validations run at once.
     pub max_validations: usize,
+    /// Refuse every Nth good nonce with `badNonce`: a test of the clients'
+    /// retries (RFC 8555 §6.5: a client retries with the fresh nonce), as
+    /// Pebble's PEBBLE_WFE_NONCEREJECT. None in service.
+    pub reject_every_nth_nonce: Option<u32>,
 }
 
 impl Default for AcmeOptions {
@@ -79,6 +83,7 @@ impl Default for AcmeOptions {
             order_lifetime: Duration::days(7),
             authz_reuse: Duration::days(30),
             max_validations: 64,
+            reject_every_nth_nonce: None,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct Acme {
     ca_pem: String,
     options: AcmeOptions,
     validations: Arc<Semaphore>,
+    /// Good nonces redeemed so far (for `reject_every_nth_nonce`).
+    nonces_redeemed: std::sync::atomic::AtomicU64,
 }
 
 impl Acme {
@@ -118,6 +125,7 @@ impl Acme {
             ca,
             ca_pem,
             options,
+            nonces_redeemed: Default::default(),
         })
     }
 
@@ -196,6 +204,19 @@ impl Acme {
             ("cert", serial) => post_only(finalize::certificate(self, req, serial).await),
             _ => Err(not_found(path)),
         }
+    }
+
+    /// True when this good nonce is to be refused anyway, as a test of
+    /// the client's retry (see [`AcmeOptions::reject_every_nth_nonce`]).
+    fn rejects_nonce_for_test(&self) -> bool {
+        let Some(n) = self.options.reject_every_nth_nonce.filter(|&n| n > 0) else {
+            return false;
+        };
+        let count = self
+            .nonces_redeemed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        count % u64::from(n) == 0
     }
 
     /// A new nonce, remembered by the store. A store failure leaves the

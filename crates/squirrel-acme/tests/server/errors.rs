@@ -301,3 +301,17 @@ async fn contacts_must_be_mail_addresses() {
     assert_eq!(reply.status, 201);
     assert_eq!(reply.json()["contact"][0], "mailto:leader@my-club.test");
 }
+
+#[tokio::test]
+async fn every_nth_nonce_is_refused_when_asked_and_the_retry_succeeds() {
+    let server = Server::start(AcmeOptions {
+        reject_every_nth_nonce: Some(2),
+        ..AcmeOptions::default()
+    });
+    let mut client = Client::new(&server);
+    assert_eq!(client.register(json!({})).await.status, 201);
+    let kid = client.kid.clone().unwrap();
+    // The second good nonce is refused; the third (the retry) is taken.
+    assert_eq!(client.post(&kid, None).await.problem(), "badNonce");
+    assert_eq!(client.post(&kid, None).await.status, 200);
+}

@@ -14,12 +14,17 @@ use std::time::Duration;
 
 async fn server_and_responder() -> (Server, Responder) {
     let responder = Responder::start().await;
+    let options = options_for(&responder);
+    (Server::start(options), responder)
+}
+
+fn options_for(responder: &Responder) -> AcmeOptions {
     let loopback = vec!["127.0.0.1".parse().unwrap()];
     let resolve: HashMap<_, _> = ["my-site.test", "www.my-site.test", "other.test"]
         .iter()
         .map(|n| (n.to_string(), loopback.clone()))
         .collect();
-    let options = AcmeOptions {
+    AcmeOptions {
         validation: ValidationConfig {
             http01_port: responder.port,
             tlsalpn01_port: 9, // discard: nothing answers TLS there
@@ -28,8 +33,7 @@ async fn server_and_responder() -> (Server, Responder) {
             ..ValidationConfig::default()
         },
         ..AcmeOptions::default()
-    };
-    (Server::start(options), responder)
+    }
 }
 
 /// Answers the http-01 challenge of every authorization of `order` and
@@ -510,4 +514,52 @@ async fn key_rollover_moves_the_account_to_the_new_key() {
     let reply = client.register(json!({"onlyReturnExisting": true})).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("location").as_deref(), Some(kid.as_str()));
+}
+
+#[tokio::test]
+async fn a_restart_loses_no_order_and_resumes_validations() {
+    let (server, responder) = server_and_responder().await;
+    let client = Client::new(&server).account().await;
+    let reply = client.new_order(&["my-site.test"]).await;
+    let order_url = reply.header("location").unwrap();
+    let authz_url = reply.json()["authorizations"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authz_id = authz_url.rsplit('/').next().unwrap().to_string();
+    // A stop in the middle of a validation leaves its challenge processing.
+    let store = server.acme.store().clone();
+    let mut authz = store.authz(&authz_id).await.unwrap().unwrap();
+    let challenge = authz
+        .challenges
+        .iter_mut()
+        .find(|c| c.kind == squirrel_acme::model::ChallengeType::Http01)
+        .unwrap();
+    challenge.status = squirrel_acme::model::ChallengeStatus::Processing;
+    let token = challenge.token.clone();
+    store.update_authz(&authz).await.unwrap();
+    drop(store);
+    responder.answer(
+        &token,
+        &format!("{token}.{}", client.key.jwk().thumbprint()),
+    );
+    let (key, kid) = (client.key, client.kid);
+
+    let server = server.restart(options_for(&responder));
+    assert_eq!(
+        server.acme.resume().await.unwrap(),
+        1,
+        "one validation to resume"
+    );
+    let client = Client {
+        server: &server,
+        key,
+        kid,
+    };
+    assert_eq!(wait_authz(&client, &authz_url).await["status"], "valid");
+    let order = client.post(&order_url, None).await.json();
+    assert_eq!(
+        order["status"], "ready",
+        "the order survived the restart: {order}"
+    );
 }

@@ -41,6 +41,20 @@ impl Server {
         }
     }
 
+    /// The server stopped and started again on the same CA and ledger, as
+    /// after a SIGTERM and a new `pki ca serve`.
+    pub fn restart(self, options: AcmeOptions) -> Server {
+        let Server { acme, files, _dir } = self;
+        drop(acme);
+        let ca = CertificateAuthority::open(&files, None).unwrap();
+        let store = SqliteStore::open(&files.ledger).unwrap();
+        Server {
+            acme: Acme::new(Arc::new(store), ca, options),
+            files,
+            _dir,
+        }
+    }
+
     pub async fn raw(
         &self,
         method: Method,

@@ -361,3 +361,42 @@ fn squirrel_lego_needs_eab() {
 fn squirrel_obtained_cert_serves_https() {
     the_obtained_cert_serves_https(Kind::Squirrel);
 }
+
+/// RFC 8555 §6.5: a client whose nonce is refused (`badNonce`) retries
+/// with the fresh one from the error response. The server refuses every
+/// third good nonce here; certbot and lego still get their certificates.
+#[test]
+fn squirrel_clients_retry_bad_nonces() {
+    let ca = Ca::start(
+        Kind::Squirrel,
+        Options {
+            reject_every_nth_nonce: Some(3),
+            ..Options::default()
+        },
+    );
+    let port = ca.http01_port.to_string();
+    ca.certbot(
+        "certbot",
+        &[
+            "certonly",
+            "--standalone",
+            "--agree-tos",
+            "--register-unsafely-without-email",
+            "--http-01-port",
+            &port,
+            "--http-01-address",
+            "127.0.0.1",
+            "-d",
+            SITE,
+        ],
+    )
+    .success();
+    let live = ca.scratch.path("certbot/config/live").join(SITE);
+    ca.assert_issued(
+        &live.join("cert.pem"),
+        Some(&live.join("chain.pem")),
+        &[SITE],
+    );
+    lego_run(&ca, "lego", &[], &[SITE], Challenge::Http01).success();
+    assert_lego_cert(&ca, "lego", &[SITE]);
+}

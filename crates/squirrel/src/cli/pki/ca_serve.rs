@@ -63,6 +63,10 @@ pub struct CaServeArgs {
     /// Terms of service URL, shown in the directory; clients must agree to them.
     #[arg(long, value_name = "URL")]
     pub tos: Option<String>,
+    /// Refuse every Nth nonce with badNonce, to see clients retry (a test aid, as Pebble's
+    /// PEBBLE_WFE_NONCEREJECT).
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(2..))]
+    pub reject_every_nth_nonce: Option<u32>,
     /// Log warnings and errors only.
     #[arg(short, long)]
     pub quiet: bool,
@@ -165,6 +169,7 @@ fn options(args: &CaServeArgs) -> AcmeOptions {
             dns_resolver: args.dns_resolver,
             ..ValidationConfig::default()
         },
+        reject_every_nth_nonce: args.reject_every_nth_nonce,
         ..AcmeOptions::default()
     }
 }

@@ -42,6 +42,9 @@ pub struct Options {
     /// Names whose validations go to 127.0.0.1 besides [`SITE`]
     /// (squirrel: `--resolve NAME=127.0.0.1`; Pebble resolves every name so).
     pub extra_names: Vec<String>,
+    /// squirrel only: refuse every Nth nonce with badNonce
+    /// (`--reject-every-nth-nonce`), to see the clients retry.
+    pub reject_every_nth_nonce: Option<u32>,
 }
 
 /// An external account binding: key id and HMAC key (base64url).
@@ -124,6 +127,11 @@ impl Ca {
                 }
             }
         }
+    }
+
+    /// The CA server's process (squirrel's, or Pebble's).
+    pub fn server(&self) -> &Daemon {
+        &self._daemons[0]
     }
 
     /// squirrel: the CA directory, as a string for command lines.
@@ -603,6 +611,9 @@ fn start_squirrel(options: Options) -> Ca {
         if options.require_eab {
             cmd.arg("--require-eab");
         }
+        if let Some(n) = options.reject_every_nth_nonce {
+            cmd.arg("--reject-every-nth-nonce").arg(n.to_string());
+        }
         let server = Daemon::spawn("squirrel pki ca serve", cmd);
         let ready = server.wait_for(
             "'ACME directory: URL' and 'Clients must trust: FILE'",
@@ -716,6 +727,22 @@ impl Daemon {
             name: name.into(),
             child,
             log,
+        }
+    }
+
+    /// Sends signal `name` (HUP, TERM...) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -s {name} failed");
+    }
+
+    /// Waits until the log contains `needle`; panics with the log otherwise.
+    pub fn wait_for_line(&self, needle: &str) {
+        if let Err(e) = self.wait_for(needle, |log| log.contains(needle).then_some(())) {
+            panic!("{e}");
         }
     }
 
