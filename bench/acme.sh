@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of squirrel's ACME server (`squirrel pki ca serve`)
+# and Pebble (the Debian package's /usr/bin/pebble), on loopback, driven by
+# the same load client (bench/acme-load, instant-acme): one account, then N
+# orders with C in flight, each for a unique name oI.bench.test validated
+# over http-01 (new order -> authorization -> challenge -> poll ready ->
+# finalize with an ECDSA P-256 CSR -> poll -> certificate downloaded).
+# Every *.bench.test name resolves to 127.0.0.1 through one
+# pebble-challtestsrv DNS server that both ACME servers ask.
+#
+# Same conditions for both: each server is started fresh, WARMUP orders run
+# first and are not counted, the same client binary; with two or more CPUs
+# the server (and the DNS server) run on CPU 0 and the client on CPU 1.
+# Prints per server orders/s, p50 and p99 latency (new order -> certificate
+# downloaded) and failed orders, then squirrel/Pebble for orders/s (goal
+# >= 3x) and Pebble p99 / squirrel p99 (goal >= 1).
+#
+# Usage: bash bench/acme.sh [--quick] [--save]
+#   --quick   N=40 C=8 (default: N=${N:-200}, C=${C:-16})
+#   --save    also write the table to bench/results/acme-DATE.txt
+# Environment: N, C (orders, in flight), WARMUP (default 5),
+#   SQUIRREL_ACME_ARGS (extra flags for `squirrel pki ca serve`),
+#   SQUIRREL_BIN (a squirrel binary to run instead of the one built),
+#   CARGO_TARGET_DIR (default target/).
+# Needs: pebble (apt-get install pebble) and python3; squirrel itself makes
+# Pebble's TLS certificate (pki ca init + pki issue 127.0.0.1). If squirrel's ACME server does not start,
+# the squirrel row says "not available (why)" and Pebble's figures stand;
+# the exit status is non-zero only for a setup error (a build, Pebble or
+# the DNS server failing, the client unable to run at all).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+quick=""
+save=""
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=1 ;;
+        --save) save=1 ;;
+        -h | --help)
+            sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "acme.sh: unknown argument $arg (see --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+if [ -n "$quick" ]; then
+    N=40
+    C=8
+fi
+N=${N:-200}
+C=${C:-16}
+WARMUP=${WARMUP:-5}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+
+die() {
+    echo "acme.sh: $*" >&2
+    exit 1
+}
+
+command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null ||
+    die "pebble is needed: apt-get install pebble"
+command -v python3 >/dev/null || die "python3 is needed"
+
+echo "building squirrel and the load client (release)..." >&2
+cargo build --release --quiet --bin squirrel || die "cargo build --release (squirrel) failed"
+cargo build --release --quiet --manifest-path bench/acme-load/Cargo.toml ||
+    die "cargo build --release (bench/acme-load) failed"
+SQUIRREL=${SQUIRREL_BIN:-$CARGO_TARGET_DIR/release/squirrel}
+LOAD=$CARGO_TARGET_DIR/release/acme-load
+
+# CPU pinning: server on CPU 0, client on CPU 1, when there are two CPUs.
+server_cpu=()
+client_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 0)
+    client_cpu=(taskset -c 1)
+    pinning="server and DNS on CPU 0, client on CPU 1"
+else
+    pinning="no CPU pinning"
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_for FILE PATTERN PID SECONDS: until FILE has a line matching PATTERN;
+# fails if PID exits first or the time runs out.
+wait_for() {
+    local file=$1 pattern=$2 pid=$3 deadline=$((SECONDS + $4))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# stop PID: SIGTERM, then wait for it (SIGKILL after 10 s).
+stop() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+HTTP01_PORT=$(free_port)
+DNS_PORT=$(free_port)
+
+# The DNS server: every A query answers 127.0.0.1, AAAA nothing; its
+# challenge listeners are off, its management API on a free port.
+"${server_cpu[@]}" pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+    -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \
+    -management "127.0.0.1:$(free_port)" >"$work/challtestsrv.log" 2>&1 &
+dns_pid=$!
+pids+=("$dns_pid")
+wait_for "$work/challtestsrv.log" "Starting challenge servers" "$dns_pid" 20 ||
+    die "pebble-challtestsrv did not start: $(tail -3 "$work/challtestsrv.log")"
+
+# Pebble's TLS certificate for 127.0.0.1, from a throwaway squirrel CA; that
+# CA's certificate is the client's trust root for Pebble.
+"$SQUIRREL" pki ca init --dir "$work/tls-ca" --no-pass --cn "Bench TLS CA" >/dev/null 2>"$work/tls-ca.log" ||
+    die "squirrel pki ca init (Pebble's TLS CA) failed: $(cat "$work/tls-ca.log")"
+"$SQUIRREL" pki issue 127.0.0.1 localhost --ca-dir "$work/tls-ca" --no-pass \
+    --cert-file "$work/pebble-cert.pem" --key-file "$work/pebble-key.pem" >/dev/null 2>"$work/tls-issue.log" ||
+    die "squirrel pki issue (Pebble's TLS certificate) failed: $(cat "$work/tls-issue.log")"
+
+# run_load NAME DIRECTORY_URL ROOT_PEM: the client's JSON line in
+# $work/NAME.json, its stderr in $work/NAME.err; returns the client's status.
+run_load() {
+    local name=$1 directory=$2 root=$3
+    timeout 900 "${client_cpu[@]}" "$LOAD" --directory "$directory" --root "$root" \
+        --orders "$N" --concurrency "$C" --warmup "$WARMUP" --http01-port "$HTTP01_PORT" \
+        --domain-suffix .bench.test >"$work/$name.json" 2>"$work/$name.err"
+}
+
+# field NAME KEY: one figure of a client's JSON line.
+field() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1.json" "$2"
+}
+
+declare -A unavailable=()
+
+# --- Pebble -----------------------------------------------------------------
+PEBBLE_PORT=$(free_port)
+cat >"$work/pebble.json" <<JSON
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:$PEBBLE_PORT",
+    "managementListenAddress": "127.0.0.1:$(free_port)",
+    "certificate": "$work/pebble-cert.pem",
+    "privateKey": "$work/pebble-key.pem",
+    "httpPort": $HTTP01_PORT,
+    "tlsPort": $(free_port),
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }
+}
+JSON
+echo "pebble: $N orders, $C in flight (warm-up $WARMUP)..." >&2
+PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 "${server_cpu[@]}" \
+    pebble -config "$work/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >"$work/pebble.log" 2>&1 &
+pebble_pid=$!
+pids+=("$pebble_pid")
+wait_for "$work/pebble.log" "ACME directory available at" "$pebble_pid" 30 ||
+    die "pebble did not start: $(tail -3 "$work/pebble.log")"
+run_load pebble "https://127.0.0.1:$PEBBLE_PORT/dir" "$work/tls-ca/ca.pem"
+status=$?
+stop "$pebble_pid"
+if [ ! -s "$work/pebble.json" ] || [ "$status" -ge 2 ]; then
+    die "the load client failed against pebble (status $status): $(head -5 "$work/pebble.err")"
+fi
+
+# --- squirrel ---------------------------------------------------------------
+SQ_PORT=$(free_port)
+echo "squirrel: $N orders, $C in flight (warm-up $WARMUP)..." >&2
+if ! "$SQUIRREL" pki ca init --dir "$work/acme-ca" --no-pass --cn "Bench CA" >/dev/null 2>"$work/acme-ca.log"; then
+    unavailable[squirrel]="pki ca init failed: $(head -1 "$work/acme-ca.log")"
+else
+    # shellcheck disable=SC2086 # SQUIRREL_ACME_ARGS is a list of flags
+    "${server_cpu[@]}" "$SQUIRREL" pki ca serve --ca-dir "$work/acme-ca" --no-pass \
+        --listen "127.0.0.1:$SQ_PORT" --http01-port "$HTTP01_PORT" \
+        --dns-resolver "127.0.0.1:$DNS_PORT" ${SQUIRREL_ACME_ARGS:-} \
+        >"$work/squirrel.log" 2>"$work/squirrel-stderr.log" &
+    squirrel_pid=$!
+    pids+=("$squirrel_pid")
+    if ! wait_for "$work/squirrel.log" "^ACME directory: https://" "$squirrel_pid" 30; then
+        why=$(grep -v '^\s*$' "$work/squirrel-stderr.log" | head -1)
+        unavailable[squirrel]="ca serve did not start${why:+: $why}"
+        stop "$squirrel_pid"
+    else
+        sq_dir=$(grep -m1 '^ACME directory: ' "$work/squirrel.log" | sed 's/^ACME directory: //')
+        run_load squirrel "$sq_dir" "$work/acme-ca/ca.pem"
+        status=$?
+        stop "$squirrel_pid"
+        if [ ! -s "$work/squirrel.json" ] || [ "$status" -ge 2 ]; then
+            unavailable[squirrel]="the load client failed (status $status): $(head -1 "$work/squirrel.err")"
+        fi
+    fi
+fi
+
+# --- the table --------------------------------------------------------------
+report() {
+    local name
+    echo "ACME orders on loopback: N=$N, C=$C in flight, warm-up $WARMUP; http-01; one account"
+    echo "($pinning; pebble $(dpkg-query -W -f '${Version}' pebble 2>/dev/null); squirrel $(git rev-parse --short HEAD 2>/dev/null))"
+    printf '%-10s %10s %10s %10s %10s %8s\n' server orders/s p50_ms p99_ms max_ms failed
+    for name in pebble squirrel; do
+        if [ -n "${unavailable[$name]:-}" ]; then
+            echo "$name: not available (${unavailable[$name]})"
+        else
+            printf '%-10s %10s %10s %10s %10s %8s\n' "$name" "$(field "$name" orders_per_sec)" \
+                "$(field "$name" p50_ms)" "$(field "$name" p99_ms)" "$(field "$name" max_ms)" \
+                "$(field "$name" failed)"
+        fi
+    done
+    if [ -z "${unavailable[squirrel]:-}" ]; then
+        python3 - "$work/pebble.json" "$work/squirrel.json" <<'PY'
+import json, sys
+p, s = (json.load(open(f)) for f in sys.argv[1:3])
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+print(f"squirrel/pebble orders/s: {ratio(s['orders_per_sec'], p['orders_per_sec'])}x (goal >= 3x)")
+print(f"pebble p99 / squirrel p99: {ratio(p['p99_ms'], s['p99_ms'])} (goal >= 1)")
+PY
+    fi
+    for name in pebble squirrel; do
+        if [ -s "$work/$name.err" ]; then
+            echo "$name errors (first few):"
+            sed 's/^/  /' "$work/$name.err"
+        fi
+    done
+}
+
+report | tee "$work/report.txt"
+if [ -n "$save" ]; then
+    mkdir -p bench/results
+    out=bench/results/acme-$(date +%Y-%m-%d).txt
+    cp "$work/report.txt" "$out"
+    echo "saved: $out" >&2
+fi
+exit 0
