@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::jwk::JwkError;
 use crate::jws::JwsError;
-use crate::nonce::NonceError;
 
 /// The media type of a problem document (RFC 7807 §6.1).
 pub const CONTENT_TYPE: &str = "application/problem+json";
@@ -247,12 +246,6 @@ impl From<JwsError> for Problem {
     }
 }
 
-impl From<NonceError> for Problem {
-    fn from(error: NonceError) -> Problem {
-        Problem::new(ErrorType::BadNonce, error.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,8 +315,6 @@ mod tests {
     #[test]
     fn error_conversions() {
         let kind = |p: Problem| p.kind;
-        assert_eq!(kind(NonceError::Unknown.into()), ErrorType::BadNonce);
-        assert_eq!(kind(NonceError::Expired.into()), ErrorType::BadNonce);
         assert_eq!(kind(JwsError::MissingNonce.into()), ErrorType::BadNonce);
         assert_eq!(kind(JwsError::KeyChoice.into()), ErrorType::Malformed);
         assert_eq!(kind(JwsError::BadSignature.into()), ErrorType::Malformed);
