@@ -144,38 +144,36 @@ fn count(f: &Fixture, table: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn nonces_are_single_use_and_expire() {
+async fn a_nonce_is_spent_once_and_the_key_is_shared() {
     let f = fixture();
     let s = &f.store;
-    // Real time: `put_nonce` purges what has expired by the clock.
-    let now = OffsetDateTime::now_utc();
-    s.put_nonce("n1", now + Duration::minutes(5)).await.unwrap();
-    s.put_nonce("old", now - Duration::seconds(1))
-        .await
-        .unwrap();
-    is_conflict(s.put_nonce("n1", now + Duration::minutes(5)).await);
-    assert!(s.take_nonce("n1", now).await.unwrap());
-    assert!(!s.take_nonce("n1", now).await.unwrap(), "single use");
-    assert!(!s.take_nonce("old", now).await.unwrap(), "expired");
-    assert!(!s.take_nonce("never", now).await.unwrap(), "unknown");
+    let soon = OffsetDateTime::now_utc() + Duration::minutes(5);
+    assert!(s.spend_nonce("n1", soon).await.unwrap());
+    assert!(!s.spend_nonce("n1", soon).await.unwrap(), "single use");
+    assert!(s.spend_nonce("n2", soon).await.unwrap());
+    assert_eq!(count(&f, "nonces"), 2);
+    let key = s.nonce_key().await.unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(s.nonce_key().await.unwrap(), key, "made once");
+    let other = SqliteStore::open(&f.path).unwrap();
     assert_eq!(
-        count(&f, "nonces"),
-        0,
-        "an expired nonce is gone once taken"
+        other.nonce_key().await.unwrap(),
+        key,
+        "shared by every server"
     );
 }
 
 #[tokio::test]
-async fn expired_nonces_are_purged_as_new_ones_are_put() {
+async fn spent_nonces_are_forgotten_once_they_expire() {
     let f = fixture();
     let past = OffsetDateTime::now_utc() - Duration::minutes(1);
     let future = OffsetDateTime::now_utc() + Duration::hours(1);
     for i in 0..64 {
-        f.store.put_nonce(&format!("old{i}"), past).await.unwrap();
+        f.store.spend_nonce(&format!("old{i}"), past).await.unwrap();
     }
-    f.store.put_nonce("fresh", future).await.unwrap();
+    f.store.spend_nonce("fresh", future).await.unwrap();
     assert_eq!(count(&f, "nonces"), 1, "the 64 expired ones were purged");
-    assert!(f.store.take_nonce("fresh", t0()).await.unwrap());
+    assert!(!f.store.spend_nonce("fresh", future).await.unwrap());
 }
 
 #[tokio::test]
@@ -487,20 +485,11 @@ async fn a_corrupt_row_is_a_database_error_not_a_panic() {
         .create_account(&account("alice", "thumb-a"))
         .await
         .unwrap();
-    let soon = OffsetDateTime::now_utc() + Duration::hours(1);
-    f.store.put_nonce("n", soon).await.unwrap();
     let conn = rusqlite::Connection::open(&f.path).unwrap();
-    conn.execute_batch(
-        "UPDATE accounts SET contact = 'not json', created_at = 'yesterday';
-         UPDATE nonces SET expires = 'soon';",
-    )
-    .unwrap();
+    conn.execute_batch("UPDATE accounts SET contact = 'not json', created_at = 'yesterday';")
+        .unwrap();
     assert!(matches!(
         f.store.account("alice").await,
-        Err(StoreError::Database(_))
-    ));
-    assert!(matches!(
-        f.store.take_nonce("n", t0()).await,
         Err(StoreError::Database(_))
     ));
 }
@@ -524,7 +513,7 @@ async fn a_ledger_from_a_newer_squirrel_is_refused() {
 
 /// Two stores on one file, as two server processes would have, each used
 /// by several tasks at once: every write succeeds (no "database is
-/// locked"), and each nonce is taken exactly once.
+/// locked"), and each nonce is spent exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_stores_on_one_file_write_concurrently() {
     let dir = tempfile::tempdir().unwrap();
@@ -542,8 +531,9 @@ async fn two_stores_on_one_file_write_concurrently() {
             let mut taken = 0;
             for i in 0..150 {
                 let nonce = format!("t{task}-{i}");
-                store.put_nonce(&nonce, future).await?;
-                if other.take_nonce(&nonce, t0()).await? {
+                let first = store.spend_nonce(&nonce, future).await?;
+                let second = other.spend_nonce(&nonce, future).await?;
+                if first && !second {
                     taken += 1;
                 }
                 if i % 10 == 0 {

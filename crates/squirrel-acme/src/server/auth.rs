@@ -89,12 +89,25 @@ pub(crate) async fn authenticate(
     jws.check_url(url)?;
     let header = jws.header().clone();
     let now = OffsetDateTime::now_utc();
-    if !acme.store.take_nonce(&header.nonce, now).await? || acme.rejects_nonce_for_test() {
-        return Err(Problem::new(
+    let bad_nonce = |why: &str| {
+        Problem::new(
             ErrorType::BadNonce,
-            "the nonce is unknown, already used or expired; take the fresh one from this \
-             response's Replay-Nonce header",
-        ));
+            format!(
+                "{why}; take the fresh one from this response's Replay-Nonce header and \
+                 sign again"
+            ),
+        )
+    };
+    let expires = acme
+        .mint()
+        .await?
+        .check(&header.nonce, now)
+        .map_err(|e| bad_nonce(&e.to_string()))?;
+    if !acme.store.spend_nonce(&header.nonce, expires).await? {
+        return Err(bad_nonce("the nonce was already used"));
+    }
+    if acme.rejects_nonce_for_test() {
+        return Err(bad_nonce("the nonce was refused as a test of retries"));
     }
     let (key, account) = match (&header.key, signer) {
         (KeyRef::Jwk(_), Signer::Account) => {

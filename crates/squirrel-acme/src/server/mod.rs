@@ -111,6 +111,8 @@ pub struct Acme {
     ca_pem: String,
     options: AcmeOptions,
     validations: Arc<Semaphore>,
+    /// Makes and checks nonces; its key comes from the store on first use.
+    mint: tokio::sync::OnceCell<crate::nonce::NonceMint>,
     /// Good nonces redeemed so far (for `reject_every_nth_nonce`).
     nonces_redeemed: std::sync::atomic::AtomicU64,
 }
@@ -126,6 +128,7 @@ impl Acme {
             ca_pem,
             options,
             nonces_redeemed: Default::default(),
+            mint: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -219,16 +222,27 @@ impl Acme {
         count % u64::from(n) == 0
     }
 
-    /// A new nonce, remembered by the store. A store failure leaves the
+    /// The nonce mint, with the key every server of this CA shares.
+    pub(crate) async fn mint(&self) -> Result<&crate::nonce::NonceMint, Problem> {
+        self.mint
+            .get_or_try_init(|| async {
+                let key = self.store.nonce_key().await?;
+                Ok::<_, Problem>(crate::nonce::NonceMint::new(
+                    &key,
+                    self.options.nonce_lifetime,
+                ))
+            })
+            .await
+    }
+
+    /// A new nonce. A store failure (reading the nonce key) leaves the
     /// response without one: the client's next request gets `badNonce`
     /// and asks again, rather than this response becoming an error.
     async fn fresh_nonce(&self) -> Option<String> {
-        let nonce = nonce_token();
-        let expires = OffsetDateTime::now_utc() + self.options.nonce_lifetime;
-        match self.store.put_nonce(&nonce, expires).await {
-            Ok(()) => Some(nonce),
-            Err(e) => {
-                tracing::error!("cannot store a nonce: {e}");
+        match self.mint().await {
+            Ok(mint) => Some(mint.issue(OffsetDateTime::now_utc())),
+            Err(problem) => {
+                tracing::error!("cannot make a nonce: {}", problem.detail);
                 None
             }
         }

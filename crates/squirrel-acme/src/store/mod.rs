@@ -37,13 +37,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// (`Arc<dyn Store>`), so they do their own locking or pooling.
 #[async_trait]
 pub trait Store: Send + Sync {
-    // Nonces (RFC 8555 §6.5): single use, expiring.
+    // Nonces (RFC 8555 §6.5): made and checked with a shared key
+    // (`crate::nonce`), spent once.
 
-    /// Remembers a nonce the server just handed out.
-    async fn put_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<()>;
-    /// Forgets `nonce` and says whether it was known and not expired at
-    /// `now`: true exactly once per issued nonce.
-    async fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// The key nonces are made with: random, made on first use, the same
+    /// for every server sharing this store.
+    async fn nonce_key(&self) -> StoreResult<Vec<u8>>;
+    /// Records `nonce` as spent until `expires` and says whether it was
+    /// not spent before: true exactly once per nonce.
+    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool>;
 
     // Accounts (§7.3).
 

@@ -115,30 +115,33 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn put_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<()> {
+    async fn nonce_key(&self) -> StoreResult<Vec<u8>> {
+        let mut fresh = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut fresh)
+            .map_err(|_| StoreError::Database("the system random generator failed".into()))?;
+        self.run(|conn| {
+            // The first server to ask makes it; every other one reads it.
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO acme_secrets (name, value) VALUES ('nonce_key', ?1)",
+            )?
+            .execute([&fresh])?;
+            Ok(conn
+                .prepare_cached("SELECT value FROM acme_secrets WHERE name = 'nonce_key'")?
+                .query_row([], |r| r.get(0))?)
+        })
+    }
+
+    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
         let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
         self.run(|conn| {
             if purge {
                 conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
                     .execute([stamp(OffsetDateTime::now_utc())])?;
             }
-            conn.prepare_cached("INSERT INTO nonces (nonce, expires) VALUES (?1, ?2)")?
-                .execute(params![nonce, stamp(expires)])
-                .map_err(conflict(|_| "this nonce was already issued".into()))?;
-            Ok(())
-        })
-    }
-
-    async fn take_nonce(&self, nonce: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        self.run(|conn| {
-            let expires: Option<String> = conn
-                .prepare_cached("DELETE FROM nonces WHERE nonce = ?1 RETURNING expires")?
-                .query_row([nonce], |r| r.get(0))
-                .optional()?;
-            match expires {
-                None => Ok(false),
-                Some(text) => Ok(parse_time(0, &text)? > now),
-            }
+            let added = conn
+                .prepare_cached("INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)")?
+                .execute(params![nonce, stamp(expires)])?;
+            Ok(added == 1)
         })
     }
 

@@ -141,11 +141,20 @@ CREATE TABLE challenges (
 CREATE INDEX challenges_by_authz ON challenges (authz_id);
 CREATE INDEX challenges_by_status ON challenges (status);
 
+-- Nonces already spent, until they would have expired anyway: a nonce is
+-- made and checked with a key every server of this CA shares (below), and
+-- is good once (RFC 8555 §6.5).
 CREATE TABLE nonces (
     nonce   TEXT PRIMARY KEY,
     expires TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX nonces_by_expiry ON nonces (expires);
+
+-- Secrets of the ACME server that its replicas share: the nonce key.
+CREATE TABLE acme_secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
 
 -- Certificates issued through ACME name their account and order; those
 -- issued by hand (`squirrel pki sign`) leave both NULL.
