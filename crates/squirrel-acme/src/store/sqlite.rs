@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use columns::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
-use squirrel_pki::ledger::Status;
+use squirrel_pki::ledger::{insert_entry, LedgerEntry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -512,8 +512,8 @@ impl Store for SqliteStore {
         })
     }
 
-    /// Inserts the ledger row as [`squirrel_pki::ledger::Ledger::record`]
-    /// does (status `valid`), plus its account and order, and saves the
+    /// Inserts the ledger row with [`squirrel_pki::ledger::insert_entry`]
+    /// (status `valid`), with its account and order, and saves the
     /// order with status `valid` and this certificate's serial whatever
     /// `order` says of them.
     async fn record_certificate(
@@ -521,30 +521,22 @@ impl Store for SqliteStore {
         certificate: &CertificateRecord,
         order: &OrderRecord,
     ) -> StoreResult<()> {
-        let entry = &certificate.entry;
-        let account = certificate.account_id.as_ref().or(entry.account.as_ref());
+        // The record's account wins over the entry's, as a ledger row has
+        // one account column.
+        let with_account;
+        let entry = match &certificate.account_id {
+            Some(id) if certificate.entry.account.as_ref() != Some(id) => {
+                with_account = LedgerEntry {
+                    account: Some(id.clone()),
+                    ..certificate.entry.clone()
+                };
+                &with_account
+            }
+            _ => &certificate.entry,
+        };
         self.run(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(
-                "INSERT INTO certificates
-                   (serial, subject, alt_names, not_before, not_after, profile,
-                    sha256_fingerprint, status, pem, account_id, order_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                entry.serial,
-                entry.subject,
-                to_json(&entry.alt_names)?,
-                entry.not_before,
-                entry.not_after,
-                entry.profile,
-                entry.sha256_fingerprint,
-                Status::Valid,
-                entry.pem,
-                account,
-                certificate.order_id,
-            ])
-            .map_err(conflict(|e| {
+            insert_entry(&tx, entry, certificate.order_id.as_deref()).map_err(conflict(|e| {
                 if e.contains("sha256_fingerprint") {
                     format!(
                         "a certificate with fingerprint {} is already in the ledger",
@@ -569,7 +561,7 @@ impl Store for SqliteStore {
         self.run(|conn| {
             Ok(conn
                 .prepare_cached(&format!(
-                    "SELECT {CERTIFICATE_COLS} FROM certificates
+                    "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
                      WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
                 ))?
                 .query_row([normal_serial_key(serial)], certificate_row)
