@@ -26,7 +26,8 @@ use crate::model::{
 };
 use async_trait::async_trait;
 use columns::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use errors::{conflict, missing};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row, TransactionBehavior};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
 use squirrel_pki::ledger::{insert_entry, LedgerEntry, Status, ENTRY_COLUMNS};
 use std::path::Path;
@@ -36,6 +37,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 mod columns;
+mod errors;
 
 /// Expired nonces are deleted once every this many `put_nonce` calls: one
 /// indexed range delete, amortized over the requests that made them.
@@ -51,43 +53,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
-}
-
-/// Any SQLite error is a database failure, except a broken uniqueness rule,
-/// which is the store's `Conflict`; call sites that know which rule replace
-/// SQLite's wording with theirs (see [`conflict`]).
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("already exists ({e})"))
-        } else {
-            StoreError::Database(e.to_string())
-        }
-    }
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-/// Maps a uniqueness violation to `Conflict` with the message `explain`
-/// makes from SQLite's (which names the `table.column`), and anything else
-/// to `Database`.
-fn conflict(explain: impl FnOnce(&str) -> String) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(explain(&e.to_string()))
-        } else {
-            StoreError::Database(e.to_string())
-        }
-    }
-}
-
-fn missing(what: &str, id: &str) -> StoreError {
-    StoreError::Database(format!("there is no {what} {id:?} to update"))
 }
 
 impl SqliteStore {
@@ -110,6 +75,36 @@ impl SqliteStore {
     fn run<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut conn)
+    }
+
+    /// The row `sql` selects with `params`, read by `read`, if there is one.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_row(params, read)
+                .optional()?)
+        })
+    }
+
+    /// Every row `sql` selects with `params`, read by `read`, in order.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_map(params, read)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
     }
 }
 
@@ -184,25 +179,19 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
-                ))?
-                .query_row([id], account_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
+            [id],
+            account_row,
+        )
     }
 
     async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE thumbprint = ?1"
-                ))?
-                .query_row([thumbprint], account_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE thumbprint = ?1"),
+            [thumbprint],
+            account_row,
+        )
     }
 
     async fn update_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -255,23 +244,19 @@ impl Store for SqliteStore {
     }
 
     async fn eab_key(&self, kid: &str) -> StoreResult<Option<EabKey>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!("SELECT {EAB_COLS} FROM eab_keys WHERE kid = ?1"))?
-                .query_row([kid], eab_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {EAB_COLS} FROM eab_keys WHERE kid = ?1"),
+            [kid],
+            eab_row,
+        )
     }
 
     async fn eab_keys(&self) -> StoreResult<Vec<EabKey>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {EAB_COLS} FROM eab_keys ORDER BY created_at, rowid"
-                ))?
-                .query_map([], eab_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!("SELECT {EAB_COLS} FROM eab_keys ORDER BY created_at, rowid"),
+            [],
+            eab_row,
+        )
     }
 
     async fn remove_eab_key(&self, kid_or_name: &str) -> StoreResult<bool> {
@@ -362,12 +347,11 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
-                .query_row([id], order_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"),
+            [id],
+            order_row,
+        )
     }
 
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
@@ -386,27 +370,23 @@ impl Store for SqliteStore {
 
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT id FROM orders WHERE account_id = ?1
-                     ORDER BY created_at DESC, rowid DESC LIMIT ?2",
-                )?
-                .query_map(params![account_id, limit], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            "SELECT id FROM orders WHERE account_id = ?1
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+            params![account_id, limit],
+            |r| r.get(0),
+        )
     }
 
     async fn processing_orders(&self) -> StoreResult<Vec<OrderRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE status = 'processing'
-                     ORDER BY created_at, rowid"
-                ))?
-                .query_map([], order_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE status = 'processing'
+                 ORDER BY created_at, rowid"
+            ),
+            [],
+            order_row,
+        )
     }
 
     async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
@@ -490,26 +470,22 @@ impl Store for SqliteStore {
     }
 
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"
-                ))?
-                .query_row([id], challenge_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"),
+            [id],
+            challenge_row,
+        )
     }
 
     async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE status = 'processing'
-                     ORDER BY rowid"
-                ))?
-                .query_map([], challenge_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!(
+                "SELECT {CHALLENGE_COLS} FROM challenges WHERE status = 'processing'
+                 ORDER BY rowid"
+            ),
+            [],
+            challenge_row,
+        )
     }
 
     /// Inserts the ledger row with [`squirrel_pki::ledger::insert_entry`]
@@ -558,15 +534,14 @@ impl Store for SqliteStore {
     }
 
     async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
-                     WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
-                ))?
-                .query_row([normal_serial_key(serial)], certificate_row)
-                .optional()?)
-        })
+        self.one(
+            &format!(
+                "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
+                 WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
+            ),
+            [normal_serial_key(serial)],
+            certificate_row,
+        )
     }
 
     async fn revoke_certificate(
