@@ -26,9 +26,10 @@ use crate::model::{
 };
 use async_trait::async_trait;
 use columns::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use errors::{conflict, missing};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row, TransactionBehavior};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
-use squirrel_pki::ledger::Status;
+use squirrel_pki::ledger::{insert_entry, LedgerEntry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -36,6 +37,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 mod columns;
+mod errors;
 
 /// Expired nonces are deleted once every this many `put_nonce` calls: one
 /// indexed range delete, amortized over the requests that made them.
@@ -51,43 +53,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
-}
-
-/// Any SQLite error is a database failure, except a broken uniqueness rule,
-/// which is the store's `Conflict`; call sites that know which rule replace
-/// SQLite's wording with theirs (see [`conflict`]).
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("already exists ({e})"))
-        } else {
-            StoreError::Database(e.to_string())
-        }
-    }
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
-}
-
-/// Maps a uniqueness violation to `Conflict` with the message `explain`
-/// makes from SQLite's (which names the `table.column`), and anything else
-/// to `Database`.
-fn conflict(explain: impl FnOnce(&str) -> String) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(explain(&e.to_string()))
-        } else {
-            StoreError::Database(e.to_string())
-        }
-    }
-}
-
-fn missing(what: &str, id: &str) -> StoreError {
-    StoreError::Database(format!("there is no {what} {id:?} to update"))
 }
 
 impl SqliteStore {
@@ -110,6 +75,36 @@ impl SqliteStore {
     fn run<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut conn)
+    }
+
+    /// The row `sql` selects with `params`, read by `read`, if there is one.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Option<T>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_row(params, read)
+                .optional()?)
+        })
+    }
+
+    /// Every row `sql` selects with `params`, read by `read`, in order.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        read: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.run(|conn| {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_map(params, read)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
     }
 }
 
@@ -187,25 +182,19 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
-                ))?
-                .query_row([id], account_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
+            [id],
+            account_row,
+        )
     }
 
     async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE thumbprint = ?1"
-                ))?
-                .query_row([thumbprint], account_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE thumbprint = ?1"),
+            [thumbprint],
+            account_row,
+        )
     }
 
     async fn update_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -258,23 +247,19 @@ impl Store for SqliteStore {
     }
 
     async fn eab_key(&self, kid: &str) -> StoreResult<Option<EabKey>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!("SELECT {EAB_COLS} FROM eab_keys WHERE kid = ?1"))?
-                .query_row([kid], eab_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {EAB_COLS} FROM eab_keys WHERE kid = ?1"),
+            [kid],
+            eab_row,
+        )
     }
 
     async fn eab_keys(&self) -> StoreResult<Vec<EabKey>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {EAB_COLS} FROM eab_keys ORDER BY created_at, rowid"
-                ))?
-                .query_map([], eab_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!("SELECT {EAB_COLS} FROM eab_keys ORDER BY created_at, rowid"),
+            [],
+            eab_row,
+        )
     }
 
     async fn remove_eab_key(&self, kid_or_name: &str) -> StoreResult<bool> {
@@ -365,12 +350,11 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
-                .query_row([id], order_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"),
+            [id],
+            order_row,
+        )
     }
 
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
@@ -389,27 +373,23 @@ impl Store for SqliteStore {
 
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT id FROM orders WHERE account_id = ?1
-                     ORDER BY created_at DESC, rowid DESC LIMIT ?2",
-                )?
-                .query_map(params![account_id, limit], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            "SELECT id FROM orders WHERE account_id = ?1
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+            params![account_id, limit],
+            |r| r.get(0),
+        )
     }
 
     async fn processing_orders(&self) -> StoreResult<Vec<OrderRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE status = 'processing'
-                     ORDER BY created_at, rowid"
-                ))?
-                .query_map([], order_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE status = 'processing'
+                 ORDER BY created_at, rowid"
+            ),
+            [],
+            order_row,
+        )
     }
 
     async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
@@ -493,30 +473,26 @@ impl Store for SqliteStore {
     }
 
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"
-                ))?
-                .query_row([id], challenge_row)
-                .optional()?)
-        })
+        self.one(
+            &format!("SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"),
+            [id],
+            challenge_row,
+        )
     }
 
     async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHALLENGE_COLS} FROM challenges WHERE status = 'processing'
-                     ORDER BY rowid"
-                ))?
-                .query_map([], challenge_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.all(
+            &format!(
+                "SELECT {CHALLENGE_COLS} FROM challenges WHERE status = 'processing'
+                 ORDER BY rowid"
+            ),
+            [],
+            challenge_row,
+        )
     }
 
-    /// Inserts the ledger row as [`squirrel_pki::ledger::Ledger::record`]
-    /// does (status `valid`), plus its account and order, and saves the
+    /// Inserts the ledger row with [`squirrel_pki::ledger::insert_entry`]
+    /// (status `valid`), with its account and order, and saves the
     /// order with status `valid` and this certificate's serial whatever
     /// `order` says of them.
     async fn record_certificate(
@@ -524,30 +500,22 @@ impl Store for SqliteStore {
         certificate: &CertificateRecord,
         order: &OrderRecord,
     ) -> StoreResult<()> {
-        let entry = &certificate.entry;
-        let account = certificate.account_id.as_ref().or(entry.account.as_ref());
+        // The record's account wins over the entry's, as a ledger row has
+        // one account column.
+        let with_account;
+        let entry = match &certificate.account_id {
+            Some(id) if certificate.entry.account.as_ref() != Some(id) => {
+                with_account = LedgerEntry {
+                    account: Some(id.clone()),
+                    ..certificate.entry.clone()
+                };
+                &with_account
+            }
+            _ => &certificate.entry,
+        };
         self.run(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(
-                "INSERT INTO certificates
-                   (serial, subject, alt_names, not_before, not_after, profile,
-                    sha256_fingerprint, status, pem, account_id, order_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                entry.serial,
-                entry.subject,
-                to_json(&entry.alt_names)?,
-                entry.not_before,
-                entry.not_after,
-                entry.profile,
-                entry.sha256_fingerprint,
-                Status::Valid,
-                entry.pem,
-                account,
-                certificate.order_id,
-            ])
-            .map_err(conflict(|e| {
+            insert_entry(&tx, entry, certificate.order_id.as_deref()).map_err(conflict(|e| {
                 if e.contains("sha256_fingerprint") {
                     format!(
                         "a certificate with fingerprint {} is already in the ledger",
@@ -569,15 +537,14 @@ impl Store for SqliteStore {
     }
 
     async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
-        self.run(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CERTIFICATE_COLS} FROM certificates
-                     WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
-                ))?
-                .query_row([normal_serial_key(serial)], certificate_row)
-                .optional()?)
-        })
+        self.one(
+            &format!(
+                "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
+                 WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
+            ),
+            [normal_serial_key(serial)],
+            certificate_row,
+        )
     }
 
     async fn revoke_certificate(

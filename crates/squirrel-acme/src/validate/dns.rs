@@ -57,6 +57,19 @@ impl DnsError {
     pub(crate) fn is_nxdomain(&self) -> bool {
         matches!(self, DnsError::Rcode { rcode, .. } if *rcode == ResponseCode::NXDomain)
     }
+
+    /// Makes [`DnsError::Io`] of an I/O failure asking `server` over
+    /// `transport` (`"UDP"` or `"TCP"`), for `map_err`.
+    fn io(
+        server: SocketAddr,
+        transport: &'static str,
+    ) -> impl Fn(std::io::Error) -> DnsError + Copy {
+        move |source| DnsError::Io {
+            server,
+            transport,
+            source,
+        }
+    }
 }
 
 /// Asks `server` for the `rtype` records of `name` (a fully qualified name
@@ -129,11 +142,7 @@ async fn udp_exchange(
     id: u16,
     deadline: Instant,
 ) -> Result<Message, DnsError> {
-    let io = |source| DnsError::Io {
-        server,
-        transport: "UDP",
-        source,
-    };
+    let io = DnsError::io(server, "UDP");
     let local: SocketAddr = if server.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
     } else {
@@ -168,11 +177,7 @@ async fn tcp_exchange(
     id: u16,
     deadline: Instant,
 ) -> Result<Message, DnsError> {
-    let io = |source| DnsError::Io {
-        server,
-        transport: "TCP",
-        source,
-    };
+    let io = DnsError::io(server, "TCP");
     let exchange = async {
         let mut stream = TcpStream::connect(server).await.map_err(io)?;
         let length = u16::try_from(request.len()).map_err(|_| DnsError::Malformed {

@@ -109,6 +109,72 @@ impl LedgerEntry {
     }
 }
 
+/// The `certificates` columns that make a [`LedgerEntry`], in the order
+/// [`entry_from_row`] reads them: `SELECT {ENTRY_COLUMNS}` (with any other
+/// columns after them) to read entries.
+pub const ENTRY_COLUMNS: &str = "serial, subject, alt_names, not_before, not_after, profile, \
+     sha256_fingerprint, status, revoked_at, revocation_reason, pem, account_id";
+
+/// The entry in a row whose first columns are [`ENTRY_COLUMNS`]. An
+/// unknown status or `alt_names` that are not a JSON list of strings is a
+/// conversion error naming the column, not a silently empty value.
+pub fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
+    let names: String = row.get(2)?;
+    let alt_names = serde_json::from_str(&names).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Text,
+            format!("unreadable alt_names {names:?}: {e}").into(),
+        )
+    })?;
+    Ok(LedgerEntry {
+        serial: row.get(0)?,
+        subject: row.get(1)?,
+        alt_names,
+        not_before: row.get(3)?,
+        not_after: row.get(4)?,
+        profile: row.get(5)?,
+        sha256_fingerprint: row.get(6)?,
+        status: row.get(7)?,
+        revoked_at: row.get(8)?,
+        revocation_reason: row.get(9)?,
+        pem: row.get(10)?,
+        account: row.get(11)?,
+    })
+}
+
+/// Inserts a newly issued certificate: `entry`'s fields, with status
+/// `valid` whatever `entry.status` says and no revocation, its account
+/// (`entry.account`) and the ACME order it was issued for, if any. The one
+/// way a row enters the ledger, for [`Ledger::record`] and the ACME store
+/// alike; a duplicate serial or fingerprint breaks a uniqueness rule.
+pub fn insert_entry(
+    conn: &Connection,
+    entry: &LedgerEntry,
+    order_id: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO certificates
+           (serial, subject, alt_names, not_before, not_after, profile,
+            sha256_fingerprint, status, pem, account_id, order_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        entry.serial,
+        entry.subject,
+        serde_json::Value::from(entry.alt_names.as_slice()).to_string(),
+        entry.not_before,
+        entry.not_after,
+        entry.profile,
+        entry.sha256_fingerprint,
+        Status::Valid,
+        entry.pem,
+        entry.account,
+        order_id,
+    ])?;
+    Ok(())
+}
+
 /// An open ledger database.
 pub struct Ledger {
     conn: Connection,
@@ -136,26 +202,9 @@ impl Ledger {
             .is_some())
     }
 
-    /// Records a newly issued certificate.
+    /// Records a newly issued certificate (see [`insert_entry`]).
     pub fn record(&self, entry: &LedgerEntry) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO certificates
-               (serial, subject, alt_names, not_before, not_after, profile,
-                sha256_fingerprint, status, pem)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                entry.serial,
-                entry.subject,
-                serde_json::Value::from(entry.alt_names.as_slice()).to_string(),
-                entry.not_before,
-                entry.not_after,
-                entry.profile,
-                entry.sha256_fingerprint,
-                Status::Valid,
-                entry.pem,
-            ],
-        )?;
-        Ok(())
+        Ok(insert_entry(&self.conn, entry, None)?)
     }
 
     /// Every certificate, oldest first.
@@ -171,28 +220,9 @@ impl Ledger {
     /// The certificates that pass `filter` (a WHERE clause), oldest first.
     fn select(&self, filter: &str) -> Result<Vec<LedgerEntry>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT serial, subject, alt_names, not_before, not_after, profile,
-                    sha256_fingerprint, status, revoked_at, revocation_reason, pem,
-                    account_id
-             FROM certificates {filter} ORDER BY issued_at, rowid"
+            "SELECT {ENTRY_COLUMNS} FROM certificates {filter} ORDER BY issued_at, rowid"
         ))?;
-        let rows = stmt.query_map([], |row| {
-            let names: String = row.get(2)?;
-            Ok(LedgerEntry {
-                serial: row.get(0)?,
-                subject: row.get(1)?,
-                alt_names: serde_json::from_str(&names).unwrap_or_default(),
-                not_before: row.get(3)?,
-                not_after: row.get(4)?,
-                profile: row.get(5)?,
-                sha256_fingerprint: row.get(6)?,
-                status: row.get(7)?,
-                revoked_at: row.get(8)?,
-                revocation_reason: row.get(9)?,
-                pem: row.get(10)?,
-                account: row.get(11)?,
-            })
-        })?;
+        let rows = stmt.query_map([], entry_from_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
@@ -371,6 +401,19 @@ mod tests {
         assert!(ledger.revoke("0A1B", "unspecified", "x").is_err());
         assert_eq!(ledger.next_crl_number().unwrap(), 1);
         assert_eq!(ledger.next_crl_number().unwrap(), 2);
+    }
+
+    #[test]
+    fn unreadable_alt_names_are_an_error_not_an_empty_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join(LEDGER_FILE)).unwrap();
+        ledger.record(&entry("01", "AA")).unwrap();
+        ledger
+            .conn
+            .execute("UPDATE certificates SET alt_names = 'localhost'", [])
+            .unwrap();
+        let err = ledger.list().unwrap_err().to_string();
+        assert!(err.contains("unreadable alt_names \"localhost\""), "{err}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::store::{StoreError, StoreResult};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, Row};
 use serde::de::DeserializeOwned;
-use squirrel_pki::ledger::LedgerEntry;
+use squirrel_pki::ledger::entry_from_row;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -173,30 +173,14 @@ pub(super) fn challenge_row(row: &Row) -> rusqlite::Result<ChallengeRecord> {
     })
 }
 
-pub(super) const CERTIFICATE_COLS: &str =
-    "serial, subject, alt_names, not_before, not_after, profile, \
-                                sha256_fingerprint, status, revoked_at, revocation_reason, pem, \
-                                account_id, order_id";
-
+/// A certificate from a row of `SELECT {ENTRY_COLUMNS}, order_id`: the
+/// ledger's own reading of its columns, plus the order.
 pub(super) fn certificate_row(row: &Row) -> rusqlite::Result<CertificateRecord> {
-    let account_id: Option<String> = row.get(11)?;
+    let entry = entry_from_row(row)?;
     Ok(CertificateRecord {
-        entry: LedgerEntry {
-            serial: row.get(0)?,
-            subject: row.get(1)?,
-            alt_names: json_col(row, 2)?,
-            not_before: row.get(3)?,
-            not_after: row.get(4)?,
-            profile: row.get(5)?,
-            sha256_fingerprint: row.get(6)?,
-            status: row.get(7)?,
-            revoked_at: row.get(8)?,
-            revocation_reason: row.get(9)?,
-            pem: row.get(10)?,
-            account: account_id.clone(),
-        },
-        account_id,
-        order_id: row.get(12)?,
+        account_id: entry.account.clone(),
+        entry,
+        order_id: row.get("order_id")?,
     })
 }
 
