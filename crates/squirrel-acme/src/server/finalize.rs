@@ -55,7 +55,7 @@ pub(crate) async fn finalize(
     order.status = OrderStatus::Processing;
     order.csr_der = Some(csr_der);
     acme.store.update_order(&order).await?;
-    let order = acme.finish_processing(order).await;
+    let order = acme.finish_processing(order, Some(csr)).await;
     if let (OrderStatus::Invalid, Some(error)) = (order.status, &order.error) {
         if let Ok(problem) = serde_json::from_value::<Problem>(error.clone()) {
             return Err(problem);
@@ -153,8 +153,14 @@ fn check_csr(
 impl Acme {
     /// Signs the CSR of an order left `processing` and records the
     /// certificate; the order comes back `valid`, or `invalid` with why.
-    pub(crate) async fn finish_processing(&self, mut order: OrderRecord) -> OrderRecord {
-        let outcome = self.sign_order(&order).await;
+    /// `csr` is the order's CSR when the caller parsed it already (else it
+    /// is read from the order, as after a restart).
+    pub(crate) async fn finish_processing(
+        &self,
+        mut order: OrderRecord,
+        csr: Option<ParsedCsr>,
+    ) -> OrderRecord {
+        let outcome = self.sign_order(&order, csr).await;
         match outcome {
             Ok(serial) => {
                 tracing::info!(order = %order.id, serial = %serial, names = ?order.identifiers, "certificate issued");
@@ -173,12 +179,21 @@ impl Acme {
         order
     }
 
-    async fn sign_order(&self, order: &OrderRecord) -> Result<String, Problem> {
-        let csr_der = order
-            .csr_der
-            .as_deref()
-            .ok_or_else(|| bad_csr("the order has no CSR"))?;
-        let csr = parse_csr(csr_der).map_err(|e| bad_csr(e.to_string()))?;
+    async fn sign_order(
+        &self,
+        order: &OrderRecord,
+        csr: Option<ParsedCsr>,
+    ) -> Result<String, Problem> {
+        let csr = match csr {
+            Some(csr) => csr,
+            None => {
+                let der = order
+                    .csr_der
+                    .as_deref()
+                    .ok_or_else(|| bad_csr("the order has no CSR"))?;
+                parse_csr(der).map_err(|e| bad_csr(e.to_string()))?
+            }
+        };
         let (issued, entry) = self
             .ca
             .sign_unrecorded(&csr, Profile::Server, self.options.policy.cert_lifetime)

@@ -152,7 +152,7 @@ impl Acme {
             resumed += 1;
         }
         for order in self.store.processing_orders().await? {
-            self.finish_processing(order).await;
+            self.finish_processing(order, None).await;
             resumed += 1;
         }
         Ok(resumed)
