@@ -10,7 +10,8 @@
 #
 # Same conditions for both: each server is started fresh, WARMUP orders run
 # first and are not counted, the same client binary; with two or more CPUs
-# the server (and the DNS server) run on CPU 0 and the client on CPU 1.
+# the ACME server runs on CPU 0, and the world it validates against (the
+# client with its http-01 responder, and the DNS server) on CPU 1.
 # Prints per server orders/s, p50 and p99 latency (new order -> certificate
 # downloaded) and failed orders, then squirrel/Pebble for orders/s (goal
 # >= 3x) and Pebble p99 / squirrel p99 (goal >= 1).
@@ -72,13 +73,14 @@ cargo build --release --quiet --manifest-path bench/acme-load/Cargo.toml ||
 SQUIRREL=${SQUIRREL_BIN:-$CARGO_TARGET_DIR/release/squirrel}
 LOAD=$CARGO_TARGET_DIR/release/acme-load
 
-# CPU pinning: server on CPU 0, client on CPU 1, when there are two CPUs.
+# CPU pinning: the ACME server on CPU 0; the client and the DNS server (what
+# the CA validates against, the same for both servers) on CPU 1.
 server_cpu=()
 client_cpu=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     server_cpu=(taskset -c 0)
     client_cpu=(taskset -c 1)
-    pinning="server and DNS on CPU 0, client on CPU 1"
+    pinning="ACME server on CPU 0; client and DNS on CPU 1"
 else
     pinning="no CPU pinning"
 fi
@@ -128,7 +130,7 @@ DNS_PORT=$(free_port)
 
 # The DNS server: every A query answers 127.0.0.1, AAAA nothing; its
 # challenge listeners are off, its management API on a free port.
-"${server_cpu[@]}" pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+"${client_cpu[@]}" pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
     -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \
     -management "127.0.0.1:$(free_port)" >"$work/challtestsrv.log" 2>&1 &
 dns_pid=$!

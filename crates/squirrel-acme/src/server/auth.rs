@@ -123,8 +123,7 @@ pub(crate) async fn authenticate(
         (KeyRef::Jwk(jwk), _) => (jwk.clone(), None),
         (KeyRef::Kid(kid), _) => {
             let account = account_of_kid(acme, kid).await?;
-            let key = Jwk::from_json(account.jwk.as_bytes())
-                .map_err(|e| Problem::new(ErrorType::ServerInternal, format!("stored key: {e}")))?;
+            let key = acme.account_key(&account.jwk)?;
             (key, Some(account))
         }
     };

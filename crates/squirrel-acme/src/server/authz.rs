@@ -7,7 +7,7 @@ use super::order::problem_json;
 use super::reply::Reply;
 use super::resources::{self, authz_url, challenge_url};
 use super::{Acme, AcmeRequest};
-use crate::model::{AuthzRecord, AuthzStatus, ChallengeStatus};
+use crate::model::{AuthzRecord, AuthzStatus, ChallengeStatus, ChallengeType, Identifier};
 use crate::problem::{ErrorType, Problem};
 use serde_json::Value;
 use std::sync::Arc;
@@ -94,7 +94,17 @@ pub(crate) async fn challenge(
             c.status = ChallengeStatus::Processing;
         }
         acme.store.update_authz(&authz).await?;
-        acme.spawn_validation(id.to_string());
+        let task = Validation {
+            challenge_id: id.to_string(),
+            known: Some(Known {
+                authz_id: authz.id.clone(),
+                kind: challenge.kind,
+                token: challenge.token.clone(),
+                identifier: authz.identifier.clone(),
+                thumbprint: signed.account().thumbprint.clone(),
+            }),
+        };
+        acme.spawn_validation(task);
     }
     let shown = authz
         .challenges
@@ -105,40 +115,76 @@ pub(crate) async fn challenge(
         .link(&authz_url(&req.base, &authz.id), "up"))
 }
 
+/// A validation to run: the challenge, and what the request that asked
+/// for it already read.
+pub(crate) struct Validation {
+    pub challenge_id: String,
+    pub known: Option<Known>,
+}
+
+/// The facts a validation needs about its challenge.
+#[derive(Clone)]
+pub(crate) struct Known {
+    authz_id: String,
+    kind: ChallengeType,
+    token: String,
+    identifier: Identifier,
+    thumbprint: String,
+}
+
 impl Acme {
     /// Validates a challenge in the background, then records the outcome
     /// on the challenge and its authorization.
-    pub(crate) fn spawn_validation(self: &Arc<Self>, challenge_id: String) {
+    pub(crate) fn spawn_validation(self: &Arc<Self>, task: Validation) {
         let acme = Arc::clone(self);
         tokio::spawn(async move {
             let _permit = acme.validations.clone().acquire_owned().await;
-            if let Err(problem) = acme.validate_challenge(&challenge_id).await {
-                tracing::error!(challenge = %challenge_id, "validation not recorded: {}", problem.detail);
+            if let Err(problem) = acme.validate_challenge(&task).await {
+                tracing::error!(challenge = %task.challenge_id, "validation not recorded: {}", problem.detail);
             }
         });
     }
 
-    async fn validate_challenge(&self, challenge_id: &str) -> Result<(), Problem> {
-        let Some(challenge) = self.store.challenge(challenge_id).await? else {
-            return Ok(());
+    /// What a validation needs: known from the request that asked for it,
+    /// or read from the store (a validation resumed after a restart).
+    async fn known(&self, task: &Validation) -> Result<Option<Known>, Problem> {
+        if let Some(known) = &task.known {
+            return Ok(Some(known.clone()));
+        }
+        let Some(challenge) = self.store.challenge(&task.challenge_id).await? else {
+            return Ok(None);
         };
         let Some(authz) = self.store.authz(&challenge.authz_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(account) = self.store.account(&authz.account_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Known {
+            authz_id: authz.id,
+            kind: challenge.kind,
+            token: challenge.token,
+            identifier: authz.identifier,
+            thumbprint: account.thumbprint,
+        }))
+    }
+
+    async fn validate_challenge(&self, task: &Validation) -> Result<(), Problem> {
+        let challenge_id = task.challenge_id.as_str();
+        let Some(known) = self.known(task).await? else {
             return Ok(());
         };
-        let key_authorization = format!("{}.{}", challenge.token, account.thumbprint);
+        let key_authorization = format!("{}.{}", known.token, known.thumbprint);
         let outcome = crate::validate::validate(
             &self.options.validation,
-            challenge.kind,
-            &authz.identifier,
-            &challenge.token,
+            known.kind,
+            &known.identifier,
+            &known.token,
             &key_authorization,
         )
         .await;
-        // Read again: the authorization may have been deactivated meanwhile.
-        let Some(mut authz) = self.store.authz(&challenge.authz_id).await? else {
+        // Read now: the authorization may have been deactivated meanwhile.
+        let Some(mut authz) = self.store.authz(&known.authz_id).await? else {
             return Ok(());
         };
         let now = OffsetDateTime::now_utc();
@@ -164,7 +210,7 @@ impl Acme {
         }
         tracing::info!(
             identifier = %authz.identifier,
-            challenge = %challenge.kind,
+            challenge = %known.kind,
             outcome = %match &outcome { Ok(()) => "valid".to_string(), Err(p) => p.detail.clone() },
             "challenge validated"
         );

@@ -111,6 +111,9 @@ pub struct Acme {
     ca_pem: String,
     options: AcmeOptions,
     validations: Arc<Semaphore>,
+    /// Account keys already parsed, by their stored JWK text (a key is
+    /// its text: a rollover stores another text).
+    keys: std::sync::Mutex<std::collections::HashMap<String, crate::Jwk>>,
     /// Makes and checks nonces; its key comes from the store on first use.
     mint: tokio::sync::OnceCell<crate::nonce::NonceMint>,
     /// Good nonces redeemed so far (for `reject_every_nth_nonce`).
@@ -129,6 +132,7 @@ impl Acme {
             options,
             nonces_redeemed: Default::default(),
             mint: tokio::sync::OnceCell::new(),
+            keys: Default::default(),
         })
     }
 
@@ -148,7 +152,10 @@ impl Acme {
     pub async fn resume(self: &Arc<Self>) -> Result<usize, Problem> {
         let mut resumed = 0;
         for challenge in self.store.processing_challenges().await? {
-            self.spawn_validation(challenge.id.clone());
+            self.spawn_validation(authz::Validation {
+                challenge_id: challenge.id.clone(),
+                known: None,
+            });
             resumed += 1;
         }
         for order in self.store.processing_orders().await? {
@@ -165,7 +172,14 @@ impl Acme {
             Err(problem) => Reply::problem(&problem),
         };
         let nonce = self.fresh_nonce().await;
-        reply.into_response(&request.base, nonce)
+        let response = reply.into_response(&request.base, nonce);
+        tracing::debug!(
+            "{} {} {}",
+            request.method,
+            request.path,
+            response.status().as_u16()
+        );
+        response
     }
 
     async fn route(self: &Arc<Self>, req: &AcmeRequest) -> Result<Reply, Problem> {
@@ -220,6 +234,27 @@ impl Acme {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         count % u64::from(n) == 0
+    }
+
+    /// The parsed account key of a stored JWK, from a small cache: every
+    /// request of an account is verified with it.
+    pub(crate) fn account_key(&self, jwk: &str) -> Result<crate::Jwk, Problem> {
+        const MAX_CACHED: usize = 10_000;
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = keys.get(jwk) {
+            return Ok(key.clone());
+        }
+        let key = crate::Jwk::from_json(jwk.as_bytes()).map_err(|e| {
+            Problem::new(
+                ErrorType::ServerInternal,
+                format!("a stored account key: {e}"),
+            )
+        })?;
+        if keys.len() >= MAX_CACHED {
+            keys.clear();
+        }
+        keys.insert(jwk.to_string(), key.clone());
+        Ok(key)
     }
 
     /// The nonce mint, with the key every server of this CA shares.

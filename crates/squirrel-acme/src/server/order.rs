@@ -183,7 +183,7 @@ pub(crate) async fn find(acme: &Acme, id: &str) -> Result<OrderRecord, Problem> 
 }
 
 /// Brings a stored order up to date with its authorizations and the clock
-/// (§7.1.6), and saves it when its status changed.
+/// (§7.1.6), and saves it when it became invalid.
 pub(crate) async fn refresh(acme: &Acme, mut order: OrderRecord) -> Result<OrderRecord, Problem> {
     let now = OffsetDateTime::now_utc();
     let before = order.status;
@@ -226,7 +226,9 @@ pub(crate) async fn refresh(acme: &Acme, mut order: OrderRecord) -> Result<Order
             }
         }
     }
-    if order.status != before {
+    // `ready` is derived again at every read, so only a failure (which
+    // carries its error) needs to be written.
+    if order.status != before && order.status == OrderStatus::Invalid {
         acme.store.update_order(&order).await?;
     }
     Ok(order)

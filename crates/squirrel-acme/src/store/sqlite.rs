@@ -47,6 +47,48 @@ const PURGE_EVERY: u32 = 64;
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     nonces_put: AtomicU32,
+    _checkpointer: Checkpointer,
+}
+
+/// A thread that checkpoints the WAL every [`CHECKPOINT_EVERY`] on its own
+/// connection, until the store is dropped.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = squirrel_pki::ledger::open_connection(path)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("ledger-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // PASSIVE: copies what no reader still needs, never
+                    // waits for a writer; the next round does the rest.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!("ledger checkpoint: {e}");
+                    }
+                }
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            })
+            .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { stop: Some(stop) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Closing the channel wakes the thread, which checkpoints once more
+        // and ends.
+        self.stop.take();
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -63,9 +105,16 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(e.to_string()))?;
         // Every statement below is prepared once per connection.
         conn.set_prepared_statement_cache_capacity(64);
+        // Checkpoints (copying the WAL into the database, with an fsync of
+        // each) run on a thread of their own, not in the commit of whichever
+        // request crossed the threshold: a request never waits for the disk.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let checkpointer = Checkpointer::start(path)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             nonces_put: AtomicU32::new(0),
+            _checkpointer: checkpointer,
         })
     }
 

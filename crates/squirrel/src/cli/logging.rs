@@ -9,7 +9,7 @@ pub fn init(quiet: bool, verbose: u8) {
     let filter = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "info",
-        (false, 1) => "info,squirrel_http=debug",
+        (false, 1) => "info,squirrel_http=debug,squirrel_acme=debug",
         _ => "debug",
     };
     let _ = tracing_subscriber::fmt()
