@@ -104,7 +104,14 @@ pub(crate) async fn challenge(
                 thumbprint: signed.account().thumbprint.clone(),
             }),
         };
-        acme.spawn_validation(task);
+        // Most validations take milliseconds: answering once it is done
+        // (or after VALIDATION_WAIT) spares the client polls that would
+        // find it still processing.
+        let done = acme.spawn_validation(task);
+        let _ = tokio::time::timeout(VALIDATION_WAIT, done).await;
+        if let Some(now) = acme.store.authz(&authz.id).await? {
+            authz = now;
+        }
     }
     let shown = authz
         .challenges
@@ -114,6 +121,10 @@ pub(crate) async fn challenge(
     Ok(Reply::json(200, &resources::challenge(&req.base, shown))
         .link(&authz_url(&req.base, &authz.id), "up"))
 }
+
+/// How long a challenge response waits for its validation before it
+/// answers `processing` (the client then polls, RFC 8555 §7.5.1).
+const VALIDATION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A validation to run: the challenge, and what the request that asked
 /// for it already read.
@@ -135,14 +146,21 @@ pub(crate) struct Known {
 impl Acme {
     /// Validates a challenge in the background, then records the outcome
     /// on the challenge and its authorization.
-    pub(crate) fn spawn_validation(self: &Arc<Self>, task: Validation) {
+    /// Returns a receiver that completes when the outcome is recorded.
+    pub(crate) fn spawn_validation(
+        self: &Arc<Self>,
+        task: Validation,
+    ) -> tokio::sync::oneshot::Receiver<()> {
         let acme = Arc::clone(self);
+        let (done, recorded) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let _permit = acme.validations.clone().acquire_owned().await;
             if let Err(problem) = acme.validate_challenge(&task).await {
                 tracing::error!(challenge = %task.challenge_id, "validation not recorded: {}", problem.detail);
             }
+            let _ = done.send(());
         });
+        recorded
     }
 
     /// What a validation needs: known from the request that asked for it,

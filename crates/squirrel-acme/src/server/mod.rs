@@ -152,10 +152,11 @@ impl Acme {
     pub async fn resume(self: &Arc<Self>) -> Result<usize, Problem> {
         let mut resumed = 0;
         for challenge in self.store.processing_challenges().await? {
-            self.spawn_validation(authz::Validation {
+            // Not awaited: the server starts while these run.
+            drop(self.spawn_validation(authz::Validation {
                 challenge_id: challenge.id.clone(),
                 known: None,
-            });
+            }));
             resumed += 1;
         }
         for order in self.store.processing_orders().await? {

@@ -32,12 +32,15 @@ use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
 use squirrel_pki::ledger::{insert_entry, LedgerEntry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+mod background;
 mod columns;
 mod errors;
+
+use background::{Checkpointer, NonceSpender};
 
 /// Expired nonces are deleted once every this many `put_nonce` calls: one
 /// indexed range delete, amortized over the requests that made them.
@@ -45,50 +48,10 @@ const PURGE_EVERY: u32 = 64;
 
 /// The ACME store in a ledger file.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     nonces_put: AtomicU32,
     _checkpointer: Checkpointer,
-}
-
-/// A thread that checkpoints the WAL every [`CHECKPOINT_EVERY`] on its own
-/// connection, until the store is dropped.
-struct Checkpointer {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-}
-
-/// How often the WAL is copied into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = squirrel_pki::ledger::open_connection(path)
-            .map_err(|e| StoreError::Database(e.to_string()))?;
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        std::thread::Builder::new()
-            .name("ledger-checkpoint".into())
-            .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(CHECKPOINT_EVERY)
-                {
-                    // PASSIVE: copies what no reader still needs, never
-                    // waits for a writer; the next round does the rest.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!("ledger checkpoint: {e}");
-                    }
-                }
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            })
-            .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Checkpointer { stop: Some(stop) })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        // Closing the channel wakes the thread, which checkpoints once more
-        // and ends.
-        self.stop.take();
-    }
+    spender: NonceSpender,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -111,8 +74,10 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(|e| StoreError::Database(e.to_string()))?;
         let checkpointer = Checkpointer::start(path)?;
+        let conn = Arc::new(Mutex::new(conn));
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            spender: NonceSpender::start(conn.clone())?,
+            conn,
             nonces_put: AtomicU32::new(0),
             _checkpointer: checkpointer,
         })
@@ -177,16 +142,7 @@ impl Store for SqliteStore {
 
     async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
         let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
-        self.run(|conn| {
-            if purge {
-                conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
-                    .execute([stamp(OffsetDateTime::now_utc())])?;
-            }
-            let added = conn
-                .prepare_cached("INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)")?
-                .execute(params![nonce, stamp(expires)])?;
-            Ok(added == 1)
-        })
+        self.spender.spend(nonce, stamp(expires), purge).await
     }
 
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
