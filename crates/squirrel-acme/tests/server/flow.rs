@@ -563,3 +563,66 @@ async fn a_restart_loses_no_order_and_resumes_validations() {
         "the order survived the restart: {order}"
     );
 }
+
+#[tokio::test]
+async fn an_ip_address_is_validated_over_http_01_and_certified() {
+    let (server, responder) = server_and_responder().await;
+    let client = Client::new(&server).account().await;
+    let reply = client.new_order(&["127.0.0.1"]).await;
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let authz_url = reply.json()["authorizations"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authz = client.post(&authz_url, None).await.json();
+    assert_eq!(
+        authz["identifier"],
+        json!({"type": "ip", "value": "127.0.0.1"})
+    );
+    let kinds: Vec<&str> = authz["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["http-01", "tls-alpn-01"],
+        "no dns-01 for an address (RFC 8738)"
+    );
+    let order = issue(&client, &responder, &["127.0.0.1"]).await;
+    let chain = client
+        .post(order["certificate"].as_str().unwrap(), None)
+        .await
+        .body;
+    let ledger = Ledger::open(&server.files.ledger).unwrap();
+    assert_eq!(ledger.list().unwrap()[0].alt_names, ["127.0.0.1"]);
+    assert!(!chain.is_empty());
+}
+
+#[tokio::test]
+async fn certificates_last_the_lifetime_the_policy_says() {
+    let responder = Responder::start().await;
+    let mut options = options_for(&responder);
+    options.policy.cert_lifetime = time::Duration::minutes(10);
+    let server = Server::start(options);
+    let client = Client::new(&server).account().await;
+    let order = issue(&client, &responder, &["my-site.test"]).await;
+    let chain = client
+        .post(order["certificate"].as_str().unwrap(), None)
+        .await
+        .body;
+    let leaf = pem::parse_many(&chain).unwrap()[0].contents().to_vec();
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&leaf).unwrap();
+    let left = cert.validity().not_after.to_datetime() - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(9) && left <= time::Duration::minutes(10),
+        "{left}"
+    );
+}
