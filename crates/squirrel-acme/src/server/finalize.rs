@@ -163,7 +163,9 @@ impl Acme {
         let outcome = self.sign_order(&order, csr).await;
         match outcome {
             Ok(serial) => {
-                tracing::info!(order = %order.id, serial = %serial, names = ?order.identifiers, "certificate issued");
+                let names: Vec<String> =
+                    order.identifiers.iter().map(ToString::to_string).collect();
+                tracing::info!(order = %order.id, serial = %serial, names = %names.join(", "), "certificate issued");
                 order.status = OrderStatus::Valid;
                 order.certificate_serial = Some(serial);
             }

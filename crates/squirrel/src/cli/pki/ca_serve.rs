@@ -131,7 +131,8 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         }
         let host = directory_host(listen, &names);
         println!("ACME directory: https://{host}:{port}/acme/directory");
-        println!("Clients must trust: {}", files.cert.display());
+        let trust = std::path::absolute(&files.cert).unwrap_or_else(|_| files.cert.clone());
+        println!("Clients must trust: {}", trust.display());
         if args.require_eab {
             println!("Registration needs an EAB key: squirrel pki ca eab add NAME");
         }
