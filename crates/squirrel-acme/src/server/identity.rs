@@ -15,7 +15,7 @@ use squirrel_pki::{
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// How long the server's own certificate lasts.
 pub const SERVER_CERT_DAYS: u32 = 30;
@@ -108,21 +108,10 @@ fn reusable(
         .value
         .general_names
         .iter()
-        .filter_map(|n| match n {
-            GeneralName::DNSName(d) => Some(d.to_string()),
-            GeneralName::IPAddress(b) => ip_text(b),
-            _ => None,
-        })
+        .filter_map(squirrel_pki::describe::typed_general_name)
+        .map(|name| name.to_string())
         .collect();
     (present == wanted).then_some((cert_der, key))
-}
-
-fn ip_text(bytes: &[u8]) -> Option<String> {
-    match bytes.len() {
-        4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?).to_string()),
-        16 => Some(std::net::IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?).to_string()),
-        _ => None,
-    }
 }
 
 /// The authorityKeyIdentifier's keyIdentifier of a certificate: the first
