@@ -11,8 +11,6 @@
 
 mod webroot;
 
-pub use webroot::WebRoot;
-
 use crate::common::{free_port, require_tool, retry, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
