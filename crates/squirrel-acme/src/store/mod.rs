@@ -4,13 +4,16 @@
 //! [`sqlite::SqliteStore`] keeps everything in the CA's ledger file (the
 //! tables come from the ledger's versioned migrations, in `squirrel-pki`),
 //! so that an ACME certificate is a ledger row like any other: `pki list`,
-//! `pki revoke` and `pki crl` see it. A later backend (PostgreSQL, for
-//! several replicas of one CA) implements the same trait.
+//! `pki revoke` and `pki crl` see it. [`postgres::PostgresStore`] keeps
+//! the same tables in a PostgreSQL database that several replicas of one
+//! CA share.
 //!
 //! Every method is one atomic step: what must change together (an order and
 //! its authorizations; a certificate and its order) is one call.
 
+pub mod postgres;
 pub mod sqlite;
+mod stamp;
 
 use crate::model::{
     AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier, OrderRecord,

@@ -11,6 +11,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub mod migrations;
+pub mod postgres_schema;
 
 pub use migrations::open_connection;
 use serde::Serialize;

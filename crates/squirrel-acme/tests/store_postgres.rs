@@ -1,0 +1,169 @@
+//! `PostgresStore` on a real PostgreSQL, started by the test in a
+//! temporary folder (`squirrel_acme::test_util::pg_cluster`): the store
+//! contract (`store_contract`), with two stores on one database standing
+//! for two replicas, and what only PostgreSQL does (replicas migrating a
+//! new database together, the shared CRL counter, a password never shown).
+
+mod store_contract;
+
+use squirrel_acme::store::postgres::{redact, PostgresStore};
+use squirrel_acme::store::{StoreError, StoreResult};
+use squirrel_acme::test_util::pg_cluster::PgCluster;
+use squirrel_pki::ledger::LedgerEntry;
+use store_contract::Backend;
+
+/// Fields drop in order: the store's connections before the cluster.
+struct Pg {
+    store: PostgresStore,
+    url: String,
+    _cluster: PgCluster,
+}
+
+impl Backend for Pg {
+    type S = PostgresStore;
+
+    async fn new() -> Self {
+        let cluster = PgCluster::start();
+        let url = cluster.database().await;
+        Pg {
+            store: PostgresStore::connect(&url).await.unwrap(),
+            url,
+            _cluster: cluster,
+        }
+    }
+
+    fn store(&self) -> &PostgresStore {
+        &self.store
+    }
+
+    async fn open_again(&self) -> StoreResult<PostgresStore> {
+        PostgresStore::connect(&self.url).await
+    }
+
+    fn location(&self) -> String {
+        redact(&self.url)
+    }
+
+    async fn execute(&self, sql: &str) {
+        self.store.execute(sql).await.unwrap();
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        self.store.query_i64(&sql).await.unwrap()
+    }
+
+    async fn set_schema_version(&self, version: i64) {
+        let sql = format!("UPDATE schema_version SET version = {version}");
+        self.store.execute(&sql).await.unwrap();
+    }
+
+    async fn list(&self) -> Vec<LedgerEntry> {
+        self.store.list().await.unwrap()
+    }
+
+    async fn revoked(&self) -> Vec<LedgerEntry> {
+        self.store.revoked().await.unwrap()
+    }
+
+    async fn record(&self, entry: &LedgerEntry) {
+        self.store.record(entry).await.unwrap();
+    }
+}
+
+contract_tests!(Pg);
+
+/// Four replicas starting together on a new, empty database: the schema
+/// is made once (no "relation already exists"), and all four work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_migrate_once() {
+    let cluster = PgCluster::start();
+    let url = cluster.database().await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PostgresStore::connect(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for start in starts {
+        stores.push(start.await.unwrap().unwrap());
+    }
+    let version = stores[0]
+        .query_i64("SELECT version FROM schema_version")
+        .await
+        .unwrap();
+    assert_eq!(
+        version as usize,
+        squirrel_pki::ledger::migrations::MIGRATIONS.len()
+    );
+    let tables = stores[3]
+        .query_i64("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        .await
+        .unwrap();
+    // certificates, meta, accounts, eab_keys, orders, authorizations,
+    // challenges, nonces, acme_secrets, schema_version.
+    assert_eq!(tables, 10);
+}
+
+/// CRL numbers from two replicas at once: 1 to 40, each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crl_numbers_are_shared_and_never_repeat() {
+    let f = Pg::new().await;
+    let other = std::sync::Arc::new(f.open_again().await.unwrap());
+    let mine = std::sync::Arc::new(f.open_again().await.unwrap());
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                other.clone()
+            } else {
+                mine.clone()
+            };
+            tokio::spawn(async move { store.next_crl_number().await.unwrap() })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=40).collect::<Vec<u64>>());
+}
+
+/// Wrong password, nothing listening, not a URL: each is a clear error
+/// that names the URL without the password.
+#[tokio::test]
+async fn connection_errors_never_show_the_password() {
+    let cluster = PgCluster::start();
+    let secret = cluster.password().to_string();
+    let wrong = cluster
+        .url_of("postgres")
+        .replace(&secret, "not-the-password-42");
+    let closed = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("postgres://squirrel:{secret}@127.0.0.1:{port}/ca")
+    };
+    let bad_port = format!("postgres://squirrel:{secret}@127.0.0.1:notaport/ca");
+    for (url, expected) in [
+        (wrong.as_str(), "password authentication failed"),
+        (
+            closed.as_str(),
+            "cannot connect to postgres://squirrel:***@127.0.0.1:",
+        ),
+        (bad_port.as_str(), "is not a PostgreSQL URL"),
+    ] {
+        match PostgresStore::connect(url).await {
+            Err(StoreError::Database(message)) => {
+                assert!(message.contains(expected), "{message}");
+                assert!(!message.contains(&secret), "the password shows: {message}");
+                assert!(!message.contains("not-the-password-42"), "{message}");
+                assert!(message.contains("***"), "{message}");
+            }
+            other => panic!("{url}: expected a refusal, got {other:?}"),
+        }
+    }
+}
