@@ -167,3 +167,49 @@ async fn connection_errors_never_show_the_password() {
         }
     }
 }
+
+/// Twenty finalize requests claiming one order at once, through two
+/// replicas: exactly one claim wins (a conditional UPDATE, not a read and
+/// then a write), so exactly one certificate would be signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_of_many_racing_claims_of_an_order_wins() {
+    use squirrel_acme::model::OrderStatus;
+    use squirrel_acme::store::Store;
+    let f = Pg::new().await;
+    let stores = [
+        std::sync::Arc::new(f.open_again().await.unwrap()),
+        std::sync::Arc::new(f.open_again().await.unwrap()),
+    ];
+    stores[0]
+        .create_account(&store_contract::account("alice", "thumb-a"))
+        .await
+        .unwrap();
+    let order = store_contract::order("o1", "alice", &[]);
+    stores[0].create_order(&order, &[]).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let mut claim = order.clone();
+            claim.status = OrderStatus::Processing;
+            claim.csr_der = Some(vec![i as u8]);
+            tokio::spawn(async move {
+                let from = [OrderStatus::Pending, OrderStatus::Ready];
+                store.update_order_if(&claim, &from).await.unwrap()
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        if task.await.unwrap() {
+            won.push(i as u8);
+        }
+    }
+    assert_eq!(won.len(), 1, "claims won: {won:?}");
+    let stored = f.store().order("o1").await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Processing);
+    assert_eq!(
+        stored.csr_der,
+        Some(won),
+        "the winner's CSR is the one kept"
+    );
+}

@@ -19,6 +19,7 @@
 //! database is expected on the same host or a private network. The
 //! password in the URL is never printed ([`redact`]).
 
+use super::backend::detail;
 use super::stamp::{revocation_stamp, stamp};
 use super::{Store, StoreError, StoreResult};
 use crate::model::{
@@ -33,14 +34,20 @@ use squirrel_pki::ledger::{LedgerEntry, Status, ENTRY_COLUMNS};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+mod errors;
+pub mod import;
 pub mod ledger;
 mod migrate;
+mod orders;
 mod rows;
 pub mod url;
+
+use errors::{conflict, missing};
+pub(crate) use errors::{db_error, describe};
+use orders::{insert_entry, insert_order, load_authz, save_order, snapshot};
 
 pub use url::redact;
 
@@ -66,48 +73,6 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
-
-/// What a PostgreSQL error says, with its cause (tokio-postgres' own
-/// message is only the kind, "db error").
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut text = db.message().to_string();
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!(" ({detail})"));
-            }
-            text
-        }
-        None => match std::error::Error::source(e) {
-            Some(cause) => format!("{e}: {cause}"),
-            None => e.to_string(),
-        },
-    }
-}
-
-/// Any error is a database failure, except a broken uniqueness rule,
-/// which is `Conflict`.
-pub(crate) fn db_error(e: tokio_postgres::Error) -> StoreError {
-    conflict(|constraint| format!("already exists ({constraint})"))(e)
-}
-
-/// Maps a uniqueness violation to `Conflict` with the message `explain`
-/// makes from the constraint's name (`accounts_thumbprint_key`), and
-/// anything else to `Database`.
-fn conflict(
-    explain: impl FnOnce(&str) -> String,
-) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
-    move |e| match e.as_db_error() {
-        Some(db) if db.code() == &SqlState::UNIQUE_VIOLATION => {
-            StoreError::Conflict(explain(db.constraint().unwrap_or("")))
-        }
-        _ => StoreError::Database(describe(&e)),
-    }
-}
-
-fn missing(what: &str, id: &str) -> StoreError {
-    StoreError::Database(format!("there is no {what} {id:?} to update"))
-}
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`,
@@ -144,13 +109,14 @@ impl PostgresStore {
         };
         let mut client = store.client().await.map_err(|e| {
             StoreError::Database(format!(
-                "cannot connect to {shown}: {e}. Fix: check that PostgreSQL runs there and \
-                 that the user, password and database are right"
+                "cannot connect to {shown}: {}. Fix: check that PostgreSQL runs there and \
+                 that the user, password and database are right",
+                detail(e)
             ))
         })?;
         migrate::migrate(&mut client)
             .await
-            .map_err(|e| StoreError::Database(format!("{shown}: {e}")))?;
+            .map_err(|e| StoreError::Database(format!("{shown}: {}", detail(e))))?;
         Ok(store)
     }
 
@@ -160,7 +126,7 @@ impl PostgresStore {
                 deadpool_postgres::PoolError::Backend(e) => describe(&e),
                 other => other.to_string(),
             };
-            StoreError::Database(format!("no connection to PostgreSQL: {why}"))
+            StoreError::Database(format!("no connection to PostgreSQL ({why})"))
         })
     }
 
@@ -199,103 +165,6 @@ async fn exec(
 ) -> Result<u64, tokio_postgres::Error> {
     let stmt = client.prepare_cached(sql).await?;
     client.execute(&stmt, params).await
-}
-
-/// Fills in an authorization's challenges, in the order they were stored.
-async fn load_authz(
-    client: &impl GenericClient,
-    authz: Option<AuthzRecord>,
-) -> StoreResult<Option<AuthzRecord>> {
-    let Some(mut authz) = authz else {
-        return Ok(None);
-    };
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {CHALLENGE_COLS} FROM challenges WHERE authz_id = $1 ORDER BY seq"
-        ))
-        .await
-        .map_err(db_error)?;
-    let rows = client.query(&stmt, &[&authz.id]).await.map_err(db_error)?;
-    authz.challenges = rows.iter().map(challenge).collect::<StoreResult<_>>()?;
-    Ok(Some(authz))
-}
-
-/// Writes every field of `order` but its id, account and identifiers,
-/// with `status` and `serial` as given; false when there is no such order.
-async fn save_order(
-    client: &impl GenericClient,
-    order: &OrderRecord,
-    status: OrderStatus,
-    serial: Option<&str>,
-) -> StoreResult<bool> {
-    let changed = exec(
-        client,
-        "UPDATE orders SET status = $2, expires = $3, not_before = $4, not_after = $5,
-             authz_ids = $6, error = $7, csr = $8, certificate_serial = $9,
-             replaces = $10, created_at = $11
-         WHERE id = $1",
-        &[
-            &order.id,
-            &status.name(),
-            &stamp(order.expires),
-            &opt_stamp(order.not_before),
-            &opt_stamp(order.not_after),
-            &to_json(&order.authz_ids)?,
-            &opt_json(order.error.as_ref())?,
-            &order.csr_der,
-            &serial,
-            &order.replaces,
-            &stamp(order.created_at),
-        ],
-    )
-    .await
-    .map_err(db_error)?;
-    Ok(changed == 1)
-}
-
-/// Inserts a newly issued certificate, as
-/// [`squirrel_pki::ledger::insert_entry`] does in SQLite: status `valid`
-/// whatever `entry` says, no revocation.
-pub(crate) async fn insert_entry(
-    client: &impl GenericClient,
-    entry: &LedgerEntry,
-    order_id: Option<&str>,
-) -> StoreResult<()> {
-    exec(
-        client,
-        "INSERT INTO certificates
-           (serial, subject, alt_names, not_before, not_after, profile,
-            sha256_fingerprint, status, pem, account_id, order_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[
-            &entry.serial,
-            &entry.subject,
-            &serde_json::Value::from(entry.alt_names.as_slice()).to_string(),
-            &entry.not_before,
-            &entry.not_after,
-            &entry.profile,
-            &entry.sha256_fingerprint,
-            &Status::Valid.name(),
-            &entry.pem,
-            &entry.account,
-            &order_id,
-        ],
-    )
-    .await
-    .map_err(conflict(|constraint| {
-        if constraint.contains("sha256_fingerprint") {
-            format!(
-                "a certificate with fingerprint {} is already in the ledger",
-                entry.sha256_fingerprint
-            )
-        } else {
-            format!(
-                "a certificate with serial {} is already in the ledger",
-                entry.serial
-            )
-        }
-    }))?;
-    Ok(())
 }
 
 #[async_trait]
@@ -483,75 +352,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        exec(
-            &tx,
-            &format!(
-                "INSERT INTO orders ({ORDER_COLS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            ),
-            &[
-                &order.id,
-                &order.account_id,
-                &order.status.name(),
-                &stamp(order.expires),
-                &to_json(&order.identifiers)?,
-                &opt_stamp(order.not_before),
-                &opt_stamp(order.not_after),
-                &to_json(&order.authz_ids)?,
-                &opt_json(order.error.as_ref())?,
-                &order.csr_der,
-                &order.certificate_serial,
-                &order.replaces,
-                &stamp(order.created_at),
-            ],
-        )
-        .await
-        .map_err(conflict(|_| {
-            format!("an order with id {:?} already exists", order.id)
-        }))?;
-        for authz in authorizations {
-            exec(
-                &tx,
-                &format!(
-                    "INSERT INTO authorizations ({AUTHZ_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                ),
-                &[
-                    &authz.id,
-                    &authz.account_id,
-                    &authz.identifier.kind.name(),
-                    &authz.identifier.value,
-                    &authz.wildcard,
-                    &authz.status.name(),
-                    &stamp(authz.expires),
-                ],
-            )
-            .await
-            .map_err(conflict(|_| {
-                format!("an authorization with id {:?} already exists", authz.id)
-            }))?;
-            for ch in &authz.challenges {
-                exec(
-                    &tx,
-                    &format!(
-                        "INSERT INTO challenges ({CHALLENGE_COLS})
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                    ),
-                    &[
-                        &ch.id,
-                        &ch.authz_id,
-                        &ch.kind.name(),
-                        &ch.token,
-                        &ch.status.name(),
-                        &opt_stamp(ch.validated),
-                        &opt_json(ch.error.as_ref())?,
-                    ],
-                )
-                .await
-                .map_err(conflict(|_| {
-                    format!("a challenge with id {:?} already exists", ch.id)
-                }))?;
-            }
-        }
+        insert_order(&tx, order, authorizations).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -563,10 +364,28 @@ impl Store for PostgresStore {
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
         let client = self.client().await?;
         let serial = order.certificate_serial.as_deref();
-        if !save_order(&client, order, order.status, serial).await? {
+        if !save_order(&client, order, order.status, serial, None).await? {
             return Err(missing("order", &order.id));
         }
         Ok(())
+    }
+
+    async fn update_order_if(
+        &self,
+        order: &OrderRecord,
+        from: &[OrderStatus],
+    ) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let serial = order.certificate_serial.as_deref();
+        // One statement: under a concurrent claim, PostgreSQL makes the
+        // second wait for the first's row lock and then re-reads the status.
+        if save_order(&client, order, order.status, serial, Some(from)).await? {
+            return Ok(true);
+        }
+        match self.order(&order.id).await? {
+            Some(_) => Ok(false),
+            None => Err(missing("order", &order.id)),
+        }
     }
 
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>> {
@@ -705,7 +524,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
         insert_entry(&tx, &entry, certificate.order_id.as_deref()).await?;
-        if !save_order(&tx, order, OrderStatus::Valid, Some(&entry.serial)).await? {
+        if !save_order(&tx, order, OrderStatus::Valid, Some(&entry.serial), None).await? {
             return Err(missing("order", &order.id));
         }
         tx.commit().await.map_err(db_error)
@@ -764,17 +583,4 @@ impl Store for PostgresStore {
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)
     }
-}
-
-/// A read-only transaction that sees one snapshot for all its statements.
-async fn snapshot(
-    client: &mut deadpool_postgres::Object,
-) -> StoreResult<deadpool_postgres::Transaction<'_>> {
-    client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db_error)
 }

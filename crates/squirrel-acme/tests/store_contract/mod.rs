@@ -9,6 +9,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+mod replicas;
+pub use replicas::*;
+
 use serde_json::json;
 use squirrel_acme::model::{
     AccountRecord, AccountStatus, AuthzRecord, AuthzStatus, CertificateRecord, ChallengeRecord,
@@ -56,7 +59,8 @@ macro_rules! contract_tests {
             certificates_are_ledger_rows_that_pki_list_and_crl_see,
             a_corrupt_row_is_a_database_error_not_a_panic,
             a_ledger_from_a_newer_squirrel_is_refused,
-            an_order_made_on_one_store_is_finished_on_another;
+            an_order_made_on_one_store_is_finished_on_another,
+            an_order_is_claimed_only_from_the_statuses_given;
             two_stores_on_one_file_write_concurrently,
             a_serial_is_recorded_once_whatever_races);
     };
@@ -77,11 +81,11 @@ macro_rules! contract_tests {
 }
 
 /// 2026-01-01T00:00:00Z plus some nanoseconds, to see that they survive.
-fn t0() -> OffsetDateTime {
+pub fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(1_767_225_600_123_456_789).unwrap()
 }
 
-fn account(id: &str, thumbprint: &str) -> AccountRecord {
+pub fn account(id: &str, thumbprint: &str) -> AccountRecord {
     AccountRecord {
         id: id.into(),
         jwk: format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{thumbprint}"}}"#),
@@ -116,7 +120,7 @@ fn challenge(id: &str, authz: &str, kind: ChallengeType) -> ChallengeRecord {
     }
 }
 
-fn authz(id: &str, account: &str, name: &str) -> AuthzRecord {
+pub fn authz(id: &str, account: &str, name: &str) -> AuthzRecord {
     AuthzRecord {
         id: id.into(),
         account_id: account.into(),
@@ -132,7 +136,7 @@ fn authz(id: &str, account: &str, name: &str) -> AuthzRecord {
     }
 }
 
-fn order(id: &str, account: &str, authz_ids: &[&str]) -> OrderRecord {
+pub fn order(id: &str, account: &str, authz_ids: &[&str]) -> OrderRecord {
     OrderRecord {
         id: id.into(),
         account_id: account.into(),
@@ -153,7 +157,7 @@ fn order(id: &str, account: &str, authz_ids: &[&str]) -> OrderRecord {
     }
 }
 
-fn certificate(serial: &str, account: &str, order: &str) -> CertificateRecord {
+pub fn certificate(serial: &str, account: &str, order: &str) -> CertificateRecord {
     CertificateRecord {
         entry: LedgerEntry {
             serial: serial.into(),
@@ -174,7 +178,7 @@ fn certificate(serial: &str, account: &str, order: &str) -> CertificateRecord {
     }
 }
 
-fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+pub fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
     match result {
         Err(StoreError::Conflict(message)) => message,
         other => panic!("expected a conflict, got {other:?}"),
@@ -587,84 +591,4 @@ pub async fn two_stores_on_one_file_write_concurrently<B: Backend>() {
             ["o-3-70"]
         );
     }
-}
-
-/// Two replicas: an order made through one is validated and finished
-/// through the other, and the certificate and its revocation are seen
-/// by both at once (no cache in a store hides another's write).
-pub async fn an_order_made_on_one_store_is_finished_on_another<B: Backend>() {
-    let f = B::new().await;
-    let (a, b) = (f.store(), f.open_again().await.unwrap());
-    a.create_account(&account("alice", "thumb-a"))
-        .await
-        .unwrap();
-    let mut o = order("o1", "alice", &["az1"]);
-    let mut z = authz("az1", "alice", "www.squirrels.example");
-    a.create_order(&o, std::slice::from_ref(&z)).await.unwrap();
-
-    assert_eq!(b.order("o1").await.unwrap(), Some(o.clone()));
-    z.status = AuthzStatus::Valid;
-    z.challenges[0].status = ChallengeStatus::Valid;
-    b.update_authz(&z).await.unwrap();
-    assert_eq!(a.authz("az1").await.unwrap(), Some(z));
-    o.status = OrderStatus::Processing;
-    a.update_order(&o).await.unwrap();
-    assert_eq!(b.processing_orders().await.unwrap(), [o.clone()]);
-    b.record_certificate(&certificate("5EED", "alice", "o1"), &o)
-        .await
-        .unwrap();
-    let done = a.order("o1").await.unwrap().unwrap();
-    assert_eq!(done.status, OrderStatus::Valid);
-    assert_eq!(done.certificate_serial.as_deref(), Some("5EED"));
-    assert!(a.processing_orders().await.unwrap().is_empty());
-
-    a.revoke_certificate("5EED", "superseded", t0())
-        .await
-        .unwrap();
-    let seen = b.certificate("5eed").await.unwrap().unwrap();
-    assert_eq!(seen.entry.status, Status::Revoked);
-    is_conflict(b.revoke_certificate("5EED", "superseded", t0()).await);
-    let revoked = f.revoked().await;
-    assert_eq!(revoked.len(), 1);
-    assert_eq!(revoked[0].serial, "5EED");
-}
-
-/// Sixteen finalizations racing to record the same serial, through two
-/// stores: exactly one wins, the rest get `Conflict`, and the ledger holds
-/// one row. (Run it on a multi-threaded runtime.)
-pub async fn a_serial_is_recorded_once_whatever_races<B: Backend>() {
-    let f = B::new().await;
-    let stores: Vec<Arc<dyn Store>> = vec![
-        Arc::new(f.open_again().await.unwrap()),
-        Arc::new(f.open_again().await.unwrap()),
-    ];
-    stores[0]
-        .create_account(&account("alice", "thumb-a"))
-        .await
-        .unwrap();
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let store = stores[i % 2].clone();
-        tasks.push(tokio::spawn(async move {
-            let o = order(&format!("o{i}"), "alice", &[]);
-            store.create_order(&o, &[]).await?;
-            let mut cert = certificate("0BAD5EED", "alice", &o.id);
-            cert.entry.sha256_fingerprint = format!("FP-{i}");
-            store.record_certificate(&cert, &o).await
-        }));
-    }
-    let (mut won, mut refused) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => won += 1,
-            Err(StoreError::Conflict(m)) if m.contains("serial 0BAD5EED") => refused += 1,
-            Err(e) => panic!("neither recorded nor refused as a duplicate: {e:?}"),
-        }
-    }
-    assert_eq!((won, refused), (1, 15));
-    assert_eq!(f.count("certificates").await, 1);
-    let valid = f
-        .count("orders WHERE status = 'valid' AND certificate_serial = '0BAD5EED'")
-        .await;
-    assert_eq!(valid, 1, "only the winner's order is valid");
 }

@@ -22,6 +22,7 @@ mod pki_errors;
 mod pki_interop;
 mod pki_keys;
 mod pki_members;
+mod pki_postgres;
 mod pki_prompt;
 mod pki_verify;
 mod readme;

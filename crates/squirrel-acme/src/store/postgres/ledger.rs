@@ -5,8 +5,21 @@
 
 use super::rows::{col, entry};
 use super::{db_error, exec, insert_entry, PostgresStore};
-use crate::store::StoreResult;
-use squirrel_pki::ledger::{LedgerEntry, ENTRY_COLUMNS};
+use crate::store::stamp::revocation_stamp;
+use crate::store::{Store, StoreError, StoreResult};
+use squirrel_pki::ledger::{find_in, LedgerEntry, Status, ENTRY_COLUMNS};
+use squirrel_pki::PkiError;
+use time::OffsetDateTime;
+
+/// Why `pki revoke` could not revoke: the query names no certificate (or
+/// several, or one already revoked), or the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl PostgresStore {
     /// Every certificate, oldest first.
@@ -23,6 +36,41 @@ impl PostgresStore {
         let sql =
             format!("SELECT {ENTRY_COLUMNS} FROM certificates {filter} ORDER BY issued_at, seq");
         self.all(&sql, &[], entry).await
+    }
+
+    /// Marks the one certificate `query` names revoked (a serial, a unique
+    /// prefix of one, or a name: [`find_in`], as the SQLite ledger finds
+    /// it). The row lock of [`Store::revoke_certificate`] makes a
+    /// revocation by another replica at the same moment an "already
+    /// revoked", not a second revocation.
+    pub async fn revoke(
+        &self,
+        query: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let entry = find_in(&self.list().await?, query, at)?;
+        let already = || {
+            PkiError::Refused(format!(
+                "certificate {} ({}) is already revoked",
+                entry.serial, entry.subject
+            ))
+        };
+        if entry.status == Status::Revoked {
+            return Err(already().into());
+        }
+        match self.revoke_certificate(&entry.serial, reason, at).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(already().into()),
+            Err(e) => return Err(e.into()),
+        }
+        let at = revocation_stamp(at).ok();
+        Ok(LedgerEntry {
+            status: Status::Revoked,
+            revoked_at: at,
+            revocation_reason: Some(reason.into()),
+            ..entry
+        })
     }
 
     /// Records a certificate issued by hand (no ACME order).
