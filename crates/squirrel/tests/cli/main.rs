@@ -13,6 +13,7 @@ mod common;
 mod sniff_common;
 
 mod acme_clients;
+mod acme_replicas;
 mod acme_serve;
 mod cipher_cli;
 mod cipher_interop;
