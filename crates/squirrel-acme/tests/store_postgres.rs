@@ -213,3 +213,112 @@ async fn one_of_many_racing_claims_of_an_order_wins() {
         "the winner's CSR is the one kept"
     );
 }
+
+/// `pki ca migrate`: a ledger file with every kind of row (an account with
+/// its EAB key, an order with a CSR, authorizations with challenges, a
+/// certificate by ACME and one by hand, a revocation, a nonce, the nonce
+/// key, a CRL number) is copied whole: each table's count and fingerprint
+/// agree, and PostgreSQL gives back exactly the records SQLite gave.
+#[tokio::test]
+async fn a_ledger_file_moves_into_postgres_with_nothing_lost() {
+    use squirrel_acme::model::{AuthzStatus, EabKey, OrderStatus};
+    use squirrel_acme::store::sqlite::SqliteStore;
+    use squirrel_acme::store::Store;
+    use squirrel_pki::ledger::{Ledger, LEDGER_FILE};
+    use store_contract::{account, authz, certificate, order, t0};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(LEDGER_FILE);
+    let file = SqliteStore::open(&path).unwrap();
+    let eab = EabKey {
+        kid: "kid-1".into(),
+        name: "alice's laptop".into(),
+        hmac_key: vec![0, 1, 2, 255],
+        created_at: t0(),
+        account_id: None,
+    };
+    file.add_eab_key(&eab).await.unwrap();
+    let alice = squirrel_acme::model::AccountRecord {
+        eab_kid: Some("kid-1".into()),
+        terms_agreed: false,
+        ..account("alice", "thumb-a")
+    };
+    file.create_account(&alice).await.unwrap();
+    let mut z = authz("az1", "alice", "squirrels.example");
+    z.wildcard = true;
+    z.status = AuthzStatus::Valid;
+    let mut o = order("o1", "alice", &["az1", "az2"]);
+    o.csr_der = Some(vec![0x30, 0x82, 0x00]);
+    o.status = OrderStatus::Processing;
+    file.create_order(&o, &[z.clone(), authz("az2", "alice", "b.example")])
+        .await
+        .unwrap();
+    file.record_certificate(&certificate("0A1B", "alice", "o1"), &o)
+        .await
+        .unwrap();
+    file.revoke_certificate("0A1B", "keyCompromise", t0())
+        .await
+        .unwrap();
+    let mut by_hand = certificate("00C0FFEE", "", "").entry;
+    by_hand.account = None;
+    let ledger = Ledger::open(&path).unwrap();
+    ledger.record(&by_hand).unwrap();
+    assert_eq!(ledger.next_crl_number().unwrap(), 1);
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    file.spend_nonce("spent-1", soon).await.unwrap();
+    let key = file.nonce_key().await.unwrap();
+
+    let f = Pg::new().await;
+    let checks = f.store.import_sqlite(&path).await.unwrap();
+    let counts: Vec<(&str, u64)> = checks.iter().map(|c| (c.table, c.postgres_rows)).collect();
+    assert_eq!(
+        counts,
+        [
+            ("accounts", 1),
+            ("eab_keys", 1),
+            ("orders", 1),
+            ("authorizations", 2),
+            ("challenges", 6),
+            ("certificates", 2),
+            ("meta", 1),
+            ("acme_secrets", 1),
+            ("nonces", 1),
+        ]
+    );
+    assert!(checks.iter().all(|c| c.equal()), "{checks:#?}");
+
+    let pg = &f.store;
+    assert_eq!(
+        pg.account("alice").await.unwrap(),
+        file.account("alice").await.unwrap()
+    );
+    assert_eq!(pg.eab_keys().await.unwrap(), file.eab_keys().await.unwrap());
+    assert_eq!(
+        pg.order("o1").await.unwrap(),
+        file.order("o1").await.unwrap()
+    );
+    assert_eq!(pg.authz("az1").await.unwrap(), Some(z));
+    assert_eq!(
+        pg.authz("az2").await.unwrap(),
+        file.authz("az2").await.unwrap()
+    );
+    for serial in ["0A1B", "C0FFEE"] {
+        assert_eq!(
+            pg.certificate(serial).await.unwrap(),
+            file.certificate(serial).await.unwrap()
+        );
+    }
+    assert_eq!(pg.list().await.unwrap(), ledger.list().unwrap());
+    assert_eq!(pg.nonce_key().await.unwrap(), key, "the nonce key moved");
+    assert!(
+        !pg.spend_nonce("spent-1", soon).await.unwrap(),
+        "spent stays spent"
+    );
+    assert_eq!(pg.next_crl_number().await.unwrap(), 2, "CRL numbers go on");
+
+    // Into a database that holds a ledger already: refused.
+    match f.store.import_sqlite(&path).await {
+        Err(StoreError::Conflict(why)) => assert!(why.contains("already holds"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

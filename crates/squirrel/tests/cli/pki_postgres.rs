@@ -1,7 +1,7 @@
 //! The CA's ledger in PostgreSQL, through the command line: `pki ca
 //! migrate --to` copies the ledger file with counts and fingerprints, and
-//! `pki list`, `pki revoke`, `pki crl` with `--db` (or `SQUIRREL_DB`) then
-//! work on the database. PostgreSQL is a throwaway cluster the test starts
+//! `pki list`, `pki revoke`, `pki crl`, `pki issue` with `--db` (or
+//! `SQUIRREL_DB`) then work on the database. PostgreSQL is a throwaway cluster the test starts
 //! (`squirrel_acme::test_util::pg_cluster`; scripts/test.sh installs it).
 
 use crate::common::Scratch;
@@ -81,6 +81,13 @@ fn migrate_then_list_revoke_and_crl_on_postgres() {
         1,
     );
     assert!(err.contains("is already revoked"), "{err}");
+
+    // Signed by hand after the move: recorded in PostgreSQL, not the file.
+    let carol = s.issue(&["carol", "--client", "--db", &url]);
+    let in_db = list_json(&s, &db);
+    assert_eq!(in_db.len(), 3);
+    assert_eq!(in_db[2]["serial"], carol.as_str());
+    assert_eq!(list_json(&s, &[]).len(), 2, "the file is untouched");
 
     // The CRL from PostgreSQL (through SQUIRREL_DB): both, numbered by the
     // database's counter.

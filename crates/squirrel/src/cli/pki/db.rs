@@ -5,6 +5,8 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use squirrel_acme::store::postgres::{self, PostgresStore};
+use squirrel_acme::store::StoreError;
+use squirrel_pki::{CertificateAuthority, PkiError};
 use std::future::Future;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -43,6 +45,26 @@ impl DbArgs {
             (None, _) => String::new(),
         }
     }
+}
+
+/// `ca`, recording what it signs in the PostgreSQL database at `url`
+/// (`pki sign --db`, `pki issue --db`) instead of in the ledger file.
+pub fn record_in(ca: CertificateAuthority, url: &str) -> Result<CertificateAuthority> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let db = runtime.block_on(connect(url))?;
+    let shown = postgres::redact(url);
+    Ok(ca.record_with(Box::new(move |entry| {
+        runtime.block_on(db.record(entry)).map_err(|e| match e {
+            StoreError::Conflict(why) => PkiError::Refused(why),
+            StoreError::Database(why) => PkiError::invalid(
+                format!("cannot record the certificate in {shown}: {why}"),
+                "check that the database is reachable, then sign again (nothing was handed out)",
+            ),
+        })
+    })))
 }
 
 /// Connects to the PostgreSQL database at `url`.
