@@ -238,7 +238,11 @@ start_pg() {
     port=$(free_port)
     pw=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
     mkdir -p "$dir" && echo "$pw" >"$dir/pw"
-    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+    # As root, the cluster runs as postgres, which must reach its folder.
+    if [ "$(id -u)" = 0 ]; then
+        chmod 0711 "$work"
+        chown -R postgres: "$dir"
+    fi
     "${as_pg[@]}" "$pg_bin/initdb" -D "$dir/data" -U squirrel --pwfile "$dir/pw" \
         --auth=scram-sha-256 -N -E UTF8 --locale=C.UTF-8 >"$work/initdb.log" 2>&1 || return 1
     # Durable commits, as in production (no fsync=off): the figures count them.
