@@ -15,9 +15,7 @@
 //! - binding an EAB key, revoking, and moving an order on are conditional
 //!   `UPDATE`s or run under a row lock (`FOR UPDATE`) in one transaction.
 //!
-//! Connections come from pools ([`deadpool_postgres`]; nonce spends have
-//! one of their own whose commits do not wait for the disk, see `pools`),
-//! without TLS: the
+//! Connections come from a pool ([`deadpool_postgres`]), without TLS: the
 //! database is expected on the same host or a private network. The
 //! password in the URL is never printed ([`redact`]).
 
@@ -29,21 +27,21 @@ use crate::model::{
     OrderRecord, OrderStatus,
 };
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Pool};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rows::*;
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
 use squirrel_pki::ledger::{LedgerEntry, Status, ENTRY_COLUMNS};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
+use tokio_postgres::{NoTls, Row};
 
 mod errors;
 pub mod import;
 pub mod ledger;
 mod migrate;
 mod orders;
-mod pools;
 mod rows;
 pub mod url;
 
@@ -56,11 +54,15 @@ pub use url::redact;
 /// Expired nonces are deleted once every this many spends.
 const PURGE_EVERY: u32 = 64;
 
+/// At most this many connections per replica.
+const POOL_SIZE: usize = 16;
+
+/// How long to wait for the database before failing a request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The ACME store (and CA ledger) in PostgreSQL.
 pub struct PostgresStore {
     pool: Pool,
-    /// Nonce spends only: commits that do not wait for the disk (`pools`).
-    nonce_pool: Pool,
     nonces_put: AtomicU32,
 }
 
@@ -78,17 +80,31 @@ impl PostgresStore {
     /// name the URL without its password.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let shown = redact(url);
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             StoreError::Database(format!(
                 "{shown} is not a PostgreSQL URL ({}); write it like \
                  postgres://USER:PASSWORD@HOST:5432/DATABASE",
                 describe(&e)
             ))
         })?;
-        let (pool, nonce_pool) = pools::build(config, &shown)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Database(format!("cannot make a pool for {shown}: {e}")))?;
         let store = PostgresStore {
             pool,
-            nonce_pool,
             nonces_put: AtomicU32::new(0),
         };
         let mut client = store.client().await.map_err(|e| {
@@ -105,11 +121,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        Self::from(&self.pool).await
-    }
-
-    async fn from(pool: &Pool) -> StoreResult<deadpool_postgres::Object> {
-        pool.get().await.map_err(|e| {
+        self.pool.get().await.map_err(|e| {
             let why = match e {
                 deadpool_postgres::PoolError::Backend(e) => describe(&e),
                 other => other.to_string(),
@@ -180,7 +192,7 @@ impl Store for PostgresStore {
     }
 
     async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
-        let client = Self::from(&self.nonce_pool).await?;
+        let client = self.client().await?;
         if self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
             exec(
                 &client,
