@@ -55,8 +55,8 @@ pub fn run(args: CaMigrateArgs) -> Result<ExitCode> {
     println!(
         "Nothing lost: every table has the same rows on both sides ({certificates} \
          certificates). Start each replica with `squirrel pki ca serve --db URL` (or \
-         SQUIRREL_DB=URL), and give `pki list`, `pki revoke`, `pki crl` and `pki ca eab` the same \
-         --db. The ledger file is left as it was; only each replica's own HTTPS certificate is \
+         SQUIRREL_DB=URL), and give `pki list`, `revoke`, `crl`, `sign`, `issue` and `pki ca eab` \
+         the same --db. The ledger file is left as it was; only each replica's own HTTPS certificate is \
          still recorded there."
     );
     Ok(ExitCode::SUCCESS)
