@@ -83,15 +83,16 @@ fn start_replica(
         cmd.args(["--db", db]);
     }
     let replica = Daemon::spawn(name, cmd);
-    if let Err(e) = replica.wait_for("'ACME directory: URL'", |log| {
-        log.contains("ACME directory: ").then_some(())
-    }) {
+    // The last of its start lines: the directory, the CA file, the database
+    // (without the password).
+    let said = "Database: postgres://squirrel:***@127.0.0.1:";
+    if let Err(e) = replica.wait_for(said, |log| log.contains(said).then_some(())) {
         panic!("{e}");
     }
-    let log = replica.log();
     assert!(
-        log.contains("Database: postgres://squirrel:***@127.0.0.1:"),
-        "{name} does not say which database it uses: {log}"
+        replica.log().contains("ACME directory: "),
+        "{}",
+        replica.log()
     );
     replica
 }
