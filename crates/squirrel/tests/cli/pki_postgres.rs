@@ -89,6 +89,16 @@ fn migrate_then_list_revoke_and_crl_on_postgres() {
     assert_eq!(in_db[2]["serial"], carol.as_str());
     assert_eq!(list_json(&s, &[]).len(), 2, "the file is untouched");
 
+    // EAB keys for a members-only CA live in the database too.
+    let added = s.ok(&["pki", "ca", "eab", "add", "dave", "--json", "--db", &url]);
+    let added: serde_json::Value = serde_json::from_str(&added).unwrap();
+    let keys = s.ok(&["pki", "ca", "eab", "list", "--json", "--db", &url]);
+    let keys: serde_json::Value = serde_json::from_str(&keys).unwrap();
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+    assert_eq!(keys[0]["kid"], added["kid"], "{keys}");
+    let in_file = s.ok(&["pki", "ca", "eab", "list", "--json"]);
+    assert_eq!(in_file.trim(), "[]", "the file is untouched");
+
     // The CRL from PostgreSQL (through SQUIRREL_DB): both, numbered by the
     // database's counter.
     for expected_number in ["1", "2"] {
