@@ -16,6 +16,13 @@
 # downloaded) and failed orders, then squirrel/Pebble for orders/s (goal
 # >= 3x) and Pebble p99 / squirrel p99 (goal >= 1).
 #
+# Then squirrel with PostgreSQL (`--db`, issue 15): one replica, and two
+# replicas behind nginx (TCP round robin, as the README's replica setup),
+# on a throwaway cluster (initdb/pg_ctl, as user postgres when root), and
+# their orders/s as ratios to squirrel with SQLite. Those rows say "not
+# available (why)" without PostgreSQL (or, for two, nginx and its stream
+# module).
+#
 # Usage: bash bench/acme.sh [--quick] [--save]
 #   --quick   N=40 C=8 (default: N=${N:-200}, C=${C:-16})
 #   --save    also write the table to bench/results/acme-DATE.txt
@@ -220,13 +227,125 @@ else
     fi
 fi
 
+# --- squirrel on PostgreSQL: one replica, then two behind nginx ------------
+pg_bin=$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -1)
+as_pg=()
+[ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
+pg_url=""
+# start_pg: a throwaway cluster in $work/pg; sets pg_url (password auth).
+start_pg() {
+    local dir=$work/pg port pw
+    port=$(free_port)
+    pw=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    mkdir -p "$dir" && echo "$pw" >"$dir/pw"
+    # As root, the cluster runs as postgres, which must reach its folder.
+    if [ "$(id -u)" = 0 ]; then
+        chmod 0711 "$work"
+        chown -R postgres: "$dir"
+    fi
+    "${as_pg[@]}" "$pg_bin/initdb" -D "$dir/data" -U squirrel --pwfile "$dir/pw" \
+        --auth=scram-sha-256 -N -E UTF8 --locale=C.UTF-8 >"$work/initdb.log" 2>&1 || return 1
+    # Durable commits, as in production (no fsync=off): the figures count them.
+    "${server_cpu[@]}" "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >>"$work/initdb.log" 2>&1 || return 1
+    pg_url="postgres://squirrel:$pw@127.0.0.1:$port/postgres"
+}
+stop_pg() {
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
+}
+# start_replica NAME CA_DIR: `pki ca serve --db` on a free port, its
+# directory URL in $work/NAME.url; returns non-zero if it did not start.
+start_replica() {
+    local name=$1 dir=$2 port
+    port=$(free_port)
+    # shellcheck disable=SC2086 # SQUIRREL_ACME_ARGS is a list of flags
+    SQUIRREL_DB=$pg_url "${server_cpu[@]}" "$SQUIRREL" pki ca serve --ca-dir "$dir" --no-pass \
+        --listen "127.0.0.1:$port" --http01-port "$HTTP01_PORT" \
+        --dns-resolver "127.0.0.1:$DNS_PORT" ${SQUIRREL_ACME_ARGS:-} \
+        >"$work/$name.log" 2>"$work/$name-stderr.log" &
+    pids+=($!)
+    echo "$port" >"$work/$name.port"
+    wait_for "$work/$name.log" "^ACME directory: https://" "$!" 30
+}
+pg_runs=()
+if [ -z "$pg_bin" ]; then
+    unavailable[pg1]="no PostgreSQL (apt-get install postgresql)"
+    unavailable[pg2]=${unavailable[pg1]}
+elif ! start_pg; then
+    unavailable[pg1]="the PostgreSQL cluster did not start: $(tail -1 "$work/initdb.log")"
+    unavailable[pg2]=${unavailable[pg1]}
+else
+    "$SQUIRREL" pki ca init --dir "$work/pg-ca" --no-pass --cn "Bench CA" >/dev/null 2>&1
+    echo "squirrel, PostgreSQL, one replica: $N orders, $C in flight..." >&2
+    if start_replica pg1 "$work/pg-ca"; then
+        run_load pg1 "https://127.0.0.1:$(cat "$work/pg1.port")/acme/directory" "$work/pg-ca/ca.pem"
+        status=$?
+        [ -s "$work/pg1.json" ] && [ "$status" -lt 2 ] ||
+            unavailable[pg1]="the load client failed (status $status): $(head -1 "$work/pg1.err")"
+    else
+        unavailable[pg1]="ca serve --db did not start: $(head -1 "$work/pg1-stderr.log")"
+    fi
+    stop "${pids[-1]}"
+    stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
+    if ! command -v nginx >/dev/null || [ ! -f "$stream_module" ]; then
+        unavailable[pg2]="no nginx with its stream module (apt-get install nginx libnginx-mod-stream)"
+    else
+        echo "squirrel, PostgreSQL, two replicas behind nginx: $N orders, $C in flight..." >&2
+        mkdir -p "$work/pg-ca-b" && cp "$work/pg-ca/ca.pem" "$work/pg-ca/ca-key.pem" "$work/pg-ca-b/"
+        started=1
+        start_replica pg2a "$work/pg-ca" || started=""
+        pg2a_pid=${pids[-1]}
+        start_replica pg2b "$work/pg-ca-b" || started=""
+        pg2b_pid=${pids[-1]}
+        NGINX_PORT=$(free_port)
+        mkdir -p "$work/nginx"
+        cat >"$work/nginx/nginx.conf" <<CONF
+load_module $stream_module;
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+stream {
+    upstream squirrel_acme {
+        server 127.0.0.1:$(cat "$work/pg2a.port");
+        server 127.0.0.1:$(cat "$work/pg2b.port");
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        proxy_pass squirrel_acme;
+    }
+}
+CONF
+        "${server_cpu[@]}" nginx -e "$work/nginx/startup.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+        nginx_pid=$!
+        pids+=("$nginx_pid")
+        for _ in $(seq 50); do
+            python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $NGINX_PORT), 1)" 2>/dev/null && break
+            sleep 0.1
+        done
+        if [ -z "$started" ]; then
+            unavailable[pg2]="a replica did not start: $(head -1 "$work/pg2a-stderr.log" "$work/pg2b-stderr.log" | grep -v '^==' | head -1)"
+        else
+            run_load pg2 "https://127.0.0.1:$NGINX_PORT/acme/directory" "$work/pg-ca/ca.pem"
+            status=$?
+            [ -s "$work/pg2.json" ] && [ "$status" -lt 2 ] ||
+                unavailable[pg2]="the load client failed (status $status): $(head -1 "$work/pg2.err")"
+        fi
+        stop "$nginx_pid"
+        stop "$pg2a_pid"
+        stop "$pg2b_pid"
+    fi
+    stop_pg
+fi
+
 # --- the table --------------------------------------------------------------
 report() {
     local name
     echo "ACME orders on loopback: N=$N, C=$C in flight, warm-up $WARMUP; http-01; one account"
     echo "($pinning; pebble $(dpkg-query -W -f '${Version}' pebble 2>/dev/null); squirrel $(git rev-parse --short HEAD 2>/dev/null))"
     printf '%-10s %10s %10s %10s %10s %8s\n' server orders/s p50_ms p99_ms max_ms failed
-    for name in pebble squirrel; do
+    for name in pebble squirrel pg1 pg2; do
         if [ -n "${unavailable[$name]:-}" ]; then
             echo "$name: not available (${unavailable[$name]})"
         else
@@ -245,7 +364,23 @@ print(f"squirrel/pebble orders/s: {ratio(s['orders_per_sec'], p['orders_per_sec'
 print(f"pebble p99 / squirrel p99: {ratio(p['p99_ms'], s['p99_ms'])} (goal >= 1)")
 PY
     fi
-    for name in pebble squirrel; do
+    # pg1: squirrel with --db postgres://, one replica; pg2: two behind nginx.
+    python3 - "$work" <<'PY'
+import json, os, sys
+def rate(name):
+    path = os.path.join(sys.argv[1], name + ".json")
+    try:
+        return json.load(open(path))["orders_per_sec"]
+    except (OSError, ValueError, KeyError):
+        return None
+sq, pg1, pg2 = rate("squirrel"), rate("pg1"), rate("pg2")
+for label, a, b in [("PostgreSQL, 1 replica / SQLite", pg1, sq),
+                    ("PostgreSQL, 2 replicas / SQLite", pg2, sq),
+                    ("PostgreSQL, 2 replicas / 1 replica", pg2, pg1)]:
+    if a and b:
+        print(f"orders/s {label}: {a / b:.2f}x")
+PY
+    for name in pebble squirrel pg1 pg2; do
         if [ -s "$work/$name.err" ]; then
             echo "$name errors (first few):"
             sed 's/^/  /' "$work/$name.err"

@@ -43,6 +43,14 @@ command -v certutil >/dev/null || apt_install libnss3-tools
 for tool in pebble certbot lego dehydrated acme-tiny; do
     command -v "$tool" >/dev/null || apt_install "$tool"
 done
+# The PostgreSQL store's tests (store_postgres.rs, the replica tests) start
+# their own throwaway cluster with initdb and pg_ctl (Debian's package puts
+# them under /usr/lib/postgresql/VERSION/bin), as user postgres when root.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
+# The replica test (acme_replicas.rs) puts nginx in front of two CA replicas,
+# passing TLS through with its stream module (a package of its own).
+command -v nginx >/dev/null || apt_install nginx
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || apt_install libnginx-mod-stream
 for module in cryptography requests flask pkilint; do
     python3 -c "import $module" 2>/dev/null || python3 -m pip install --quiet "$module"
 done

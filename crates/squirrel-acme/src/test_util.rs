@@ -5,6 +5,8 @@
 //! Only compiled for this crate's tests or with the `test-util` feature: a
 //! server has no business signing requests.
 
+pub mod pg_cluster;
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{

@@ -264,7 +264,15 @@ pub struct CertificateAuthority {
     pub warnings: Vec<String>,
     /// The CA's name, as a person would say it (read when it was opened).
     name: String,
+    /// Where [`CertificateAuthority::sign`] records what it issues, when not
+    /// in the ledger file beside the CA (see [`CertificateAuthority::record_with`]).
+    recorder: Option<Recorder>,
 }
+
+/// Records a newly issued certificate somewhere other than the ledger file
+/// (the PostgreSQL database a CA's replicas share); an error means "not
+/// recorded", and the certificate is then not handed out.
+pub type Recorder = Box<dyn Fn(&crate::ledger::LedgerEntry) -> Result<()> + Send + Sync>;
 
 impl CertificateAuthority {
     /// Opens a CA, refusing one whose certificate is not a CA, is expired or
@@ -343,6 +351,7 @@ impl CertificateAuthority {
             not_after,
             warnings,
             name,
+            recorder: None,
         })
     }
 
@@ -350,6 +359,18 @@ impl CertificateAuthority {
     /// it is parsed again, and may fail if it was changed since `open`).
     pub fn certificate(&self) -> Result<x509_parser::certificate::X509Certificate<'_>> {
         parse_certificate(&self.cert_der).with_path(&self.files.cert)
+    }
+
+    /// This CA, recording what it signs with `recorder` instead of in the
+    /// ledger file (`pki sign --db`, `pki issue --db`).
+    pub fn record_with(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// The recorder given to [`Self::record_with`], if any.
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
     }
 
     /// The ledger beside the CA.

@@ -85,8 +85,24 @@ impl CertificateAuthority {
             ));
         }
         let ledger = self.ledger()?;
+        let revoked = ledger.revoked()?;
+        self.crl_of(&revoked, ledger.next_crl_number()?, days)
+    }
+
+    /// A CRL listing `revoked`, numbered `crl_number`, valid for `days`,
+    /// signed by the CA, as PEM: [`Self::crl`] for a ledger that is not
+    /// the SQLite file beside the CA (a PostgreSQL database its replicas
+    /// share), whose caller reads the revoked entries and takes the next
+    /// number itself.
+    pub fn crl_of(&self, revoked: &[LedgerEntry], crl_number: u64, days: u32) -> Result<String> {
+        if days == 0 {
+            return Err(PkiError::invalid(
+                "--days must be at least 1",
+                "pass --days 7",
+            ));
+        }
         let mut revoked_certs = Vec::new();
-        for entry in &ledger.revoked()? {
+        for entry in revoked {
             let serial = hex::decode(&entry.serial).map_err(|_| {
                 PkiError::invalid(
                     format!("the ledger holds a malformed serial {:?}", entry.serial),
@@ -127,7 +143,7 @@ impl CertificateAuthority {
         let params = CertificateRevocationListParams {
             this_update,
             next_update: this_update + Duration::days(days.into()),
-            crl_number: SerialNumber::from(ledger.next_crl_number()?),
+            crl_number: SerialNumber::from(crl_number),
             issuing_distribution_point: None,
             revoked_certs,
             key_identifier_method,

@@ -54,7 +54,20 @@ pub(crate) async fn finalize(
 
     order.status = OrderStatus::Processing;
     order.csr_der = Some(csr_der);
-    acme.store.update_order(&order).await?;
+    // `ready` is derived, not stored: the stored status is still pending
+    // (or ready). Claimed in one step, so that of two finalize requests
+    // racing (on two replicas of one database) only one signs.
+    let claimed = acme
+        .store
+        .update_order_if(&order, &[OrderStatus::Pending, OrderStatus::Ready])
+        .await?;
+    if !claimed {
+        return Err(Problem::new(
+            ErrorType::OrderNotReady,
+            "the order is already being processed (another finalize request came first): \
+             fetch the order to see when its certificate is ready",
+        ));
+    }
     let order = acme.finish_processing(order, Some(csr)).await;
     if let (OrderStatus::Invalid, Some(error)) = (order.status, &order.error) {
         if let Ok(problem) = serde_json::from_value::<Problem>(error.clone()) {

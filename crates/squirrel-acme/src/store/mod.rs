@@ -4,16 +4,21 @@
 //! [`sqlite::SqliteStore`] keeps everything in the CA's ledger file (the
 //! tables come from the ledger's versioned migrations, in `squirrel-pki`),
 //! so that an ACME certificate is a ledger row like any other: `pki list`,
-//! `pki revoke` and `pki crl` see it. A later backend (PostgreSQL, for
-//! several replicas of one CA) implements the same trait.
+//! `pki revoke` and `pki crl` see it. [`postgres::PostgresStore`] keeps
+//! the same tables in a PostgreSQL database that several replicas of one
+//! CA share.
 //!
 //! Every method is one atomic step: what must change together (an order and
 //! its authorizations; a certificate and its order) is one call.
 
+pub mod backend;
+pub mod postgres;
 pub mod sqlite;
+mod stamp;
 
 use crate::model::{
-    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier, OrderRecord,
+    AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
+    OrderRecord, OrderStatus,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -82,6 +87,32 @@ pub trait Store: Send + Sync {
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>>;
     /// Saves every field of the order but its id, account and identifiers.
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()>;
+    /// Saves `order` as [`Store::update_order`] does, but only while its
+    /// stored status is one of `from`; false (nothing saved) when another
+    /// request, or another replica, moved it on first. Finalization claims
+    /// an order this way, so that of two finalize requests racing on two
+    /// replicas exactly one signs.
+    ///
+    /// The default reads and then writes: atomic only as far as the backend
+    /// serializes its callers. [`postgres::PostgresStore`] overrides it with
+    /// one conditional `UPDATE`.
+    async fn update_order_if(
+        &self,
+        order: &OrderRecord,
+        from: &[OrderStatus],
+    ) -> StoreResult<bool> {
+        match self.order(&order.id).await? {
+            Some(stored) if from.contains(&stored.status) => {
+                self.update_order(order).await?;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(StoreError::Database(format!(
+                "there is no order {:?} to update",
+                order.id
+            ))),
+        }
+    }
     /// The ids of an account's orders, newest first, at most `limit`.
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>>;
     /// Orders left `processing` (finalized, not yet signed): the server

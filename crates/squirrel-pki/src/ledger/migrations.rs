@@ -24,8 +24,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
 
-/// One step of the schema: version `n` is `MIGRATIONS[n - 1]`.
-pub(crate) struct Migration {
+/// One step of the schema: version `n` is `MIGRATIONS[n - 1]` (and
+/// [`POSTGRES_MIGRATIONS`](super::postgres_schema::POSTGRES_MIGRATIONS)`[n - 1]`
+/// for a PostgreSQL database).
+pub struct Migration {
     /// What it adds, for error messages.
     pub description: &'static str,
     pub sql: &'static str,
@@ -37,7 +39,7 @@ pub(crate) struct Migration {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first. Append only.
-pub(crate) const MIGRATIONS: &[Migration] = &[
+pub const MIGRATIONS: &[Migration] = &[
     Migration {
         description: "the certificates and meta tables",
         // Exactly the schema squirrel created before versioned migrations,

@@ -11,6 +11,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub mod migrations;
+pub mod postgres_schema;
 
 pub use migrations::open_connection;
 use serde::Serialize;
@@ -213,49 +214,9 @@ impl Ledger {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// The one certificate `query` names: its serial or a unique prefix
-    /// of it (hex in any case, colons allowed), or its common name or one
-    /// of its alternative names (any case). Certificates already revoked
-    /// are passed over when another one matches; more than one left is
-    /// refused with the candidates listed.
+    /// The one certificate `query` names (see [`find_in`]).
     pub fn find(&self, query: &str, now: OffsetDateTime) -> Result<LedgerEntry> {
-        let all = self.list()?;
-        let mut found: Vec<&LedgerEntry> = all.iter().filter(|e| matches(e, query)).collect();
-        if found.iter().any(|e| e.status != Status::Revoked) {
-            found.retain(|e| e.status != Status::Revoked);
-        }
-        match found.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(PkiError::invalid(
-                format!(
-                    "no certificate in the ledger matches {query:?} (by serial, serial prefix, \
-                     common name or alternative name)"
-                ),
-                "run `squirrel pki list` to see the certificates this CA issued",
-            )),
-            many => {
-                let lines: Vec<String> = many
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "  {}  {}  {} ({})",
-                            e.serial,
-                            e.status_at(now),
-                            e.subject,
-                            e.alt_names.join(", ")
-                        )
-                    })
-                    .collect();
-                Err(PkiError::invalid(
-                    format!("{query:?} matches {} certificates", many.len()),
-                    format!(
-                        "give enough of the serial to pick one, e.g. `squirrel pki revoke {}`:\n{}",
-                        many[0].serial,
-                        lines.join("\n")
-                    ),
-                ))
-            }
-        }
+        find_in(&self.list()?, query, now)
     }
 
     /// Marks a certificate revoked. `query` is a serial (with or without
@@ -300,6 +261,52 @@ impl Ledger {
         )?;
         tx.commit()?;
         Ok(next as u64)
+    }
+}
+
+/// The one certificate `query` names: its serial or a unique prefix
+/// of it (hex in any case, colons allowed), or its common name or one
+/// of its alternative names (any case). Certificates already revoked
+/// are passed over when another one matches; more than one left is
+/// refused with the candidates listed. Every
+/// backend's revocation goes through this, so `pki revoke` finds the same
+/// certificate in SQLite and in PostgreSQL.
+pub fn find_in(all: &[LedgerEntry], query: &str, now: OffsetDateTime) -> Result<LedgerEntry> {
+    let mut found: Vec<&LedgerEntry> = all.iter().filter(|e| matches(e, query)).collect();
+    if found.iter().any(|e| e.status != Status::Revoked) {
+        found.retain(|e| e.status != Status::Revoked);
+    }
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(PkiError::invalid(
+            format!(
+                "no certificate in the ledger matches {query:?} (by serial, serial prefix, \
+                 common name or alternative name)"
+            ),
+            "run `squirrel pki list` to see the certificates this CA issued",
+        )),
+        many => {
+            let lines: Vec<String> = many
+                .iter()
+                .map(|e| {
+                    format!(
+                        "  {}  {}  {} ({})",
+                        e.serial,
+                        e.status_at(now),
+                        e.subject,
+                        e.alt_names.join(", ")
+                    )
+                })
+                .collect();
+            Err(PkiError::invalid(
+                format!("{query:?} matches {} certificates", many.len()),
+                format!(
+                    "give enough of the serial to pick one, e.g. `squirrel pki revoke {}`:\n{}",
+                    many[0].serial,
+                    lines.join("\n")
+                ),
+            ))
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod common;
 mod sniff_common;
 
 mod acme_clients;
+mod acme_replicas;
 mod acme_serve;
 mod acme_webroot_clients;
 mod cipher_cli;
@@ -23,6 +24,7 @@ mod pki_errors;
 mod pki_interop;
 mod pki_keys;
 mod pki_members;
+mod pki_postgres;
 mod pki_prompt;
 mod pki_verify;
 mod readme;

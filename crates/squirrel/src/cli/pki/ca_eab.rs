@@ -7,12 +7,12 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use squirrel_acme::store::sqlite::SqliteStore;
-use squirrel_acme::store::{Store, StoreError};
+use squirrel_acme::store::{self, Store, StoreError};
 use squirrel_pki::ca::default_ca_dir;
 use squirrel_pki::CaFiles;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum EabCommand {
@@ -29,6 +29,8 @@ pub struct EabDir {
     /// The CA directory (default: $SQUIRREL_HOME, else the XDG data dir).
     #[arg(long, value_name = "DIR")]
     pub ca_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
 }
 
 #[derive(Args)]
@@ -61,6 +63,7 @@ pub struct EabRemoveArgs {
 
 pub fn run(command: EabCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -72,8 +75,8 @@ pub fn run(command: EabCommand) -> Result<ExitCode> {
     })
 }
 
-async fn open(dir: &EabDir) -> Result<SqliteStore> {
-    let dir = match &dir.ca_dir {
+async fn open(args: &EabDir) -> Result<Arc<dyn Store>> {
+    let dir = match &args.ca_dir {
         Some(d) => d.clone(),
         None => default_ca_dir()?,
     };
@@ -86,8 +89,7 @@ async fn open(dir: &EabDir) -> Result<SqliteStore> {
             super::shell_word(&dir)
         );
     }
-    SqliteStore::open(&files.ledger)
-        .with_context(|| format!("cannot open the CA database {}", files.ledger.display()))
+    Ok(store::backend::open(args.db.db.as_deref(), &files.ledger).await?)
 }
 
 async fn add(args: EabAddArgs) -> Result<ExitCode> {

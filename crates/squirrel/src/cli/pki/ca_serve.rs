@@ -13,7 +13,7 @@ use squirrel_acme::server::identity::{self, ServerIdentity};
 use squirrel_acme::server::listen::{self, ListenLimits};
 use squirrel_acme::server::policy::AllowedName;
 use squirrel_acme::server::{Acme, AcmeOptions, Policy};
-use squirrel_acme::store::sqlite::SqliteStore;
+use squirrel_acme::store;
 use squirrel_acme::validate::ValidationConfig;
 use squirrel_pki::{AltName, CertificateAuthority};
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ pub struct CaServeArgs {
     pub ca: CaArgs,
     #[command(flatten)]
     pub pass: PassArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
     /// Address to listen on (HTTPS).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: String,
@@ -110,8 +112,6 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let store = SqliteStore::open(&files.ledger)
-        .with_context(|| format!("cannot open the CA database {}", files.ledger.display()))?;
     let server_identity = identity::server_identity(&ca, &names, &dir)?;
     let tls = Arc::new(ArcSwap::from(listen::tls_config(server_identity)?));
     let options = options(&args);
@@ -120,11 +120,12 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let store = store::backend::open(args.db.db.as_deref(), &files.ledger).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("--listen {listen}: cannot listen there"))?;
         let port = listener.local_addr()?.port();
-        let acme = Acme::new(Arc::new(store), ca, options);
+        let acme = Acme::new(store, ca, options);
         let resumed = acme.resume().await.map_err(|p| anyhow::anyhow!(p.detail))?;
         if resumed > 0 {
             tracing::info!("resumed {resumed} challenges and orders left in progress");
@@ -133,6 +134,9 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         println!("ACME directory: https://{host}:{port}/acme/directory");
         let trust = std::path::absolute(&files.cert).unwrap_or_else(|_| files.cert.clone());
         println!("Clients must trust: {}", trust.display());
+        if let Some(db) = args.db.shown() {
+            println!("Database: {db} (shared by every replica of this CA)");
+        }
         if args.require_eab {
             println!("Registration needs an EAB key: squirrel pki ca eab add NAME");
         }

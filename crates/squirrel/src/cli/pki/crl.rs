@@ -20,14 +20,24 @@ pub struct CrlArgs {
     pub force: bool,
     #[command(flatten)]
     pub ca: SigningCaArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
 }
 
 pub fn run(args: CrlArgs) -> Result<ExitCode> {
     files::ensure_absent(&args.out, args.force)?;
     let ca = args.ca.open()?;
-    let pem = ca.crl(args.days)?;
+    let (pem, revoked) = match &args.db.db {
+        // Every replica's revocations, numbered by the one shared counter.
+        Some(url) => super::db::block_on(async {
+            let db = super::db::connect(url).await?;
+            let revoked = db.revoked().await?;
+            let pem = ca.crl_of(&revoked, db.next_crl_number().await?, args.days)?;
+            Ok((pem, revoked.len()))
+        })?,
+        None => (ca.crl(args.days)?, ca.ledger()?.revoked()?.len()),
+    };
     files::write_atomic(&args.out, pem.as_bytes(), PUBLIC_MODE, args.force)?;
-    let revoked = ca.ledger()?.revoked()?.len();
     println!(
         "Wrote a CRL of {} revoked certificate(s), signed by {}, valid {} days, to {}",
         revoked,

@@ -51,6 +51,8 @@ pub struct IssueArgs {
     pub force: bool,
     #[command(flatten)]
     pub ca: SigningCaArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
 }
 
 pub fn run(args: IssueArgs) -> Result<ExitCode> {
@@ -79,6 +81,10 @@ pub fn run(args: IssueArgs) -> Result<ExitCode> {
         KeyProtection::Unencrypted
     };
     let ca = args.ca.open()?;
+    let ca = match &args.db.db {
+        Some(url) => super::db::record_in(ca, url)?,
+        None => ca,
+    };
     let making = crate::cli::progress::MakingKey::start(args.algo);
     let pair = ca.issue_to_files(
         &args.names,

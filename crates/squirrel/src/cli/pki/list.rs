@@ -10,6 +10,8 @@ use std::process::ExitCode;
 pub struct ListArgs {
     #[command(flatten)]
     pub ca: CaCertArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
     /// One JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -17,17 +19,12 @@ pub struct ListArgs {
 
 pub fn run(args: ListArgs) -> Result<ExitCode> {
     let files = args.ca.files()?;
-    if !files.ledger.exists() {
-        bail!(
-            "no ledger at {}, beside the CA certificate {}: this CA has issued nothing with \
-             squirrel here. The ledger is kept only where the CA signs (its directory, beside \
-             ca.pem and ca-key.pem); run `squirrel pki list` there, or give that directory with \
-             --ca-dir DIR",
-            files.ledger.display(),
-            files.cert.display()
-        );
-    }
-    let entries = squirrel_pki::ledger::Ledger::open(&files.ledger)?.list()?;
+    let entries = match &args.db.db {
+        Some(url) => {
+            super::db::block_on(async { Ok(super::db::connect(url).await?.list().await?) })?
+        }
+        None => file_ledger(&files)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(ExitCode::SUCCESS);
@@ -45,6 +42,21 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         println!("{}", row(e, now));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The certificates in the ledger file beside the CA.
+fn file_ledger(files: &squirrel_pki::CaFiles) -> Result<Vec<LedgerEntry>> {
+    if !files.ledger.exists() {
+        bail!(
+            "no ledger at {}, beside the CA certificate {}: this CA has issued nothing with \
+             squirrel here. The ledger is kept only where the CA signs (its directory, beside \
+             ca.pem and ca-key.pem); run `squirrel pki list` there, or give that directory with \
+             --ca-dir DIR",
+            files.ledger.display(),
+            files.cert.display()
+        );
+    }
+    Ok(squirrel_pki::ledger::Ledger::open(&files.ledger)?.list()?)
 }
 
 /// One line of the table. A certificate issued through ACME ends with its

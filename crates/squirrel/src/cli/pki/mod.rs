@@ -9,9 +9,11 @@
 mod ca_args;
 mod ca_eab;
 mod ca_init;
+mod ca_migrate;
 mod ca_serve;
 mod crl;
 mod csr;
+mod db;
 mod inspect;
 mod inspect_url;
 mod install;
@@ -70,6 +72,8 @@ pub enum CaCommand {
     /// External account binding keys: who may register with `serve --require-eab`.
     #[command(subcommand)]
     Eab(ca_eab::EabCommand),
+    /// Move the CA's ledger into a PostgreSQL database that several `serve` replicas share.
+    Migrate(ca_migrate::CaMigrateArgs),
 }
 
 pub fn run(command: PkiCommand) -> Result<ExitCode> {
@@ -78,6 +82,7 @@ pub fn run(command: PkiCommand) -> Result<ExitCode> {
         PkiCommand::Ca(CaCommand::Init(args)) => ca_init::run(*args),
         PkiCommand::Ca(CaCommand::Serve(args)) => ca_serve::run(*args),
         PkiCommand::Ca(CaCommand::Eab(command)) => ca_eab::run(command),
+        PkiCommand::Ca(CaCommand::Migrate(args)) => ca_migrate::run(args),
         PkiCommand::Csr(args) => csr::run(args),
         PkiCommand::Sign(args) => sign::run(args),
         PkiCommand::Issue(args) => issue::run(args),

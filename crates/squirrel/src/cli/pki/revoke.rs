@@ -21,12 +21,22 @@ pub struct RevokeArgs {
     pub reason: String,
     #[command(flatten)]
     pub ca: SigningCaArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
 }
 
 pub fn run(args: RevokeArgs) -> Result<ExitCode> {
     let reason: squirrel_pki::revoke::Reason = args.reason.parse().context("--reason")?;
     let ca = args.ca.open()?;
-    let entry = ca.revoke(&args.serial, reason)?;
+    let entry = match &args.db.db {
+        Some(url) => super::db::block_on(async {
+            let db = super::db::connect(url).await?;
+            Ok(db
+                .revoke(&args.serial, reason.name(), squirrel_pki::ca::now())
+                .await?)
+        })?,
+        None => ca.revoke(&args.serial, reason)?,
+    };
     // The advice must work as printed: the same CA, and --force when the
     // CRL file is already there (`pki crl` never overwrites without it).
     let force = if std::path::Path::new(CRL_FILE).exists() {
@@ -40,7 +50,7 @@ pub fn run(args: RevokeArgs) -> Result<ExitCode> {
         entry.serial,
         entry.subject,
         reason.name(),
-        args.ca.flags()
+        args.ca.flags() + &args.db.flags()
     );
     Ok(ExitCode::SUCCESS)
 }

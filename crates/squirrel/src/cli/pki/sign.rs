@@ -14,6 +14,8 @@ use std::process::ExitCode;
 pub struct SignArgs {
     #[command(flatten)]
     pub ca: SigningCaArgs,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
     /// The certificate signing request to sign.
     #[arg(long, value_name = "FILE")]
     pub csr: PathBuf,
@@ -43,6 +45,10 @@ pub fn run(args: SignArgs) -> Result<ExitCode> {
     .remove(0);
     let request = squirrel_pki::csr::parse_csr(&der).map_err(|e| e.in_file(&args.csr))?;
     let ca = args.ca.open()?;
+    let ca = match &args.db.db {
+        Some(url) => super::db::record_in(ca, url)?,
+        None => ca,
+    };
     let issued = ca.sign(
         &request,
         SignOptions {

@@ -63,7 +63,7 @@ const PEBBLE_EAB_HMAC: &str = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEt
 /// A running ACME CA and the scratch directory of the test.
 pub struct Ca {
     // First: the servers stop before the scratch directory goes.
-    _daemons: Vec<Daemon>,
+    pub(crate) _daemons: Vec<Daemon>,
     pub kind: Kind,
     pub scratch: Scratch,
     /// The ACME directory URL.
@@ -78,7 +78,7 @@ pub struct Ca {
     /// squirrel: the CA directory (ca.pem, ca-key.pem, ledger.sqlite3).
     pub ca_dir: Option<PathBuf>,
     /// Pebble: its management interface (roots, certificate status).
-    management: Option<String>,
+    pub(crate) management: Option<String>,
 }
 
 impl Ca {
@@ -707,7 +707,7 @@ impl Log {
 }
 
 impl Daemon {
-    fn spawn(name: &str, mut cmd: Command) -> Daemon {
+    pub fn spawn(name: &str, mut cmd: Command) -> Daemon {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -732,6 +732,11 @@ impl Daemon {
         }
     }
 
+    /// Everything it wrote so far.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+
     /// Sends signal `name` (HUP, TERM...) to the process.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -751,7 +756,7 @@ impl Daemon {
     /// Waits until `found` finds something in the log; Err (with the log)
     /// if the process closes its output (exits) first, or after
     /// [`READY_DEADLINE`].
-    fn wait_for<T>(&self, what: &str, found: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+    pub fn wait_for<T>(&self, what: &str, found: impl Fn(&str) -> Option<T>) -> Result<T, String> {
         let deadline = Instant::now() + READY_DEADLINE;
         let mut state = self.log.state.lock().unwrap();
         loop {
