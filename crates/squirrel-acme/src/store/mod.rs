@@ -93,26 +93,10 @@ pub trait Store: Send + Sync {
     /// an order this way, so that of two finalize requests racing on two
     /// replicas exactly one signs.
     ///
-    /// The default reads and then writes: atomic only as far as the backend
-    /// serializes its callers. [`postgres::PostgresStore`] overrides it with
-    /// one conditional `UPDATE`.
-    async fn update_order_if(
-        &self,
-        order: &OrderRecord,
-        from: &[OrderStatus],
-    ) -> StoreResult<bool> {
-        match self.order(&order.id).await? {
-            Some(stored) if from.contains(&stored.status) => {
-                self.update_order(order).await?;
-                Ok(true)
-            }
-            Some(_) => Ok(false),
-            None => Err(StoreError::Database(format!(
-                "there is no order {:?} to update",
-                order.id
-            ))),
-        }
-    }
+    /// Both backends make it one atomic step: a conditional `UPDATE`
+    /// (PostgreSQL), a read and a write in one write transaction (SQLite).
+    async fn update_order_if(&self, order: &OrderRecord, from: &[OrderStatus])
+        -> StoreResult<bool>;
     /// The ids of an account's orders, newest first, at most `limit`.
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>>;
     /// Orders left `processing` (finalized, not yet signed): the server

@@ -36,12 +36,12 @@ use squirrel_pki::ledger::{insert_entry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 mod background;
 mod columns;
 mod errors;
+mod orders;
 
 use background::{Checkpointer, Writer};
 
@@ -317,66 +317,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (order, authorizations) = (order.clone(), authorizations.to_vec());
         self.writer
-            .write(move |tx| {
-                tx.prepare_cached(&format!(
-                    "INSERT INTO orders ({ORDER_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-                ))?
-                .execute(params![
-                    order.id,
-                    order.account_id,
-                    order.status.name(),
-                    stamp(order.expires),
-                    to_json(&order.identifiers)?,
-                    opt_stamp(order.not_before),
-                    opt_stamp(order.not_after),
-                    to_json(&order.authz_ids)?,
-                    opt_json(order.error.as_ref())?,
-                    order.csr_der,
-                    order.certificate_serial,
-                    order.replaces,
-                    stamp(order.created_at),
-                ])
-                .map_err(conflict(|_| {
-                    format!("an order with id {:?} already exists", order.id)
-                }))?;
-                for authz in authorizations {
-                    tx.prepare_cached(&format!(
-                    "INSERT INTO authorizations ({AUTHZ_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ))?
-                    .execute(params![
-                        authz.id,
-                        authz.account_id,
-                        authz.identifier.kind.name(),
-                        authz.identifier.value,
-                        authz.wildcard,
-                        authz.status.name(),
-                        stamp(authz.expires),
-                    ])
-                    .map_err(conflict(|_| {
-                        format!("an authorization with id {:?} already exists", authz.id)
-                    }))?;
-                    for challenge in &authz.challenges {
-                        tx.prepare_cached(&format!(
-                            "INSERT INTO challenges ({CHALLENGE_COLS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                        ))?
-                        .execute(params![
-                            challenge.id,
-                            challenge.authz_id,
-                            challenge.kind.name(),
-                            challenge.token,
-                            challenge.status.name(),
-                            opt_stamp(challenge.validated),
-                            opt_json(challenge.error.as_ref())?,
-                        ])
-                        .map_err(conflict(|_| {
-                            format!("a challenge with id {:?} already exists", challenge.id)
-                        }))?;
-                    }
-                }
-                Ok(())
-            })
+            .write(move |tx| orders::create_order(tx, &order, &authorizations))
             .await
     }
 
@@ -402,6 +343,17 @@ impl Store for SqliteStore {
                 }
                 Ok(())
             })
+            .await
+    }
+
+    async fn update_order_if(
+        &self,
+        order: &OrderRecord,
+        from: &[OrderStatus],
+    ) -> StoreResult<bool> {
+        let (order, from) = (order.clone(), from.to_vec());
+        self.writer
+            .write(move |conn| orders::update_order_if(conn, &order, &from))
             .await
     }
 
@@ -585,11 +537,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (serial, reason) = (serial.to_string(), reason.to_string());
         // As `squirrel pki revoke` writes it: RFC 3339 UTC, whole seconds.
-        let at = at.to_offset(UtcOffset::UTC);
-        let at = at
-            .replace_nanosecond(0)
-            .unwrap_or(at)
-            .format(&Rfc3339)
+        let at = super::stamp::revocation_stamp(at)
             .map_err(|e| StoreError::Database(format!("cannot write the time: {e}")))?;
         self.writer
             .write(move |tx| {

@@ -3,10 +3,6 @@
 //! compares the instants (the nonce and authorization expiry queries rely
 //! on it) and nanoseconds survive. Both backends store times this way, so
 //! a ledger moved from SQLite to PostgreSQL keeps every byte.
-//!
-//! The SQLite store has its own copy of these two functions in
-//! `store/sqlite/columns.rs` (written first); they must agree, which
-//! `tests/store_contract` checks through both stores.
 
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};

@@ -14,8 +14,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, Row};
 use serde::de::DeserializeOwned;
 use squirrel_pki::ledger::entry_from_row;
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 pub(super) fn bad_column(index: usize, problem: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, problem.into())
@@ -31,8 +30,8 @@ pub(super) fn enum_col<T>(
 }
 
 pub(super) fn parse_time(index: usize, text: &str) -> rusqlite::Result<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| bad_column(index, format!("unreadable time {text:?}: {e}")))
+    crate::store::stamp::parse(text)
+        .ok_or_else(|| bad_column(index, format!("unreadable time {text:?}: not RFC 3339")))
 }
 
 pub(super) fn time_col(row: &Row, index: usize) -> rusqlite::Result<OffsetDateTime> {
@@ -62,21 +61,7 @@ pub(super) fn opt_json_col<T: DeserializeOwned>(
         .transpose()
 }
 
-/// The stored form of a time: UTC, fixed width, so that text order is
-/// time order.
-pub(super) fn stamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )
-}
+pub(super) use crate::store::stamp::stamp;
 
 pub(super) fn opt_stamp(t: Option<OffsetDateTime>) -> Option<String> {
     t.map(stamp)
@@ -230,22 +215,4 @@ pub(super) fn save_order(
             stamp(order.created_at),
         ])?;
     Ok(changed == 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps_sort_as_times_and_read_back_exactly() {
-        let a = OffsetDateTime::from_unix_timestamp_nanos(1_767_225_600_000_000_000).unwrap();
-        let b = a + time::Duration::nanoseconds(500_000_000);
-        let c = a + time::Duration::seconds(1);
-        let (sa, sb, sc) = (stamp(a), stamp(b), stamp(c));
-        assert_eq!(sa, "2026-01-01T00:00:00.000000000Z");
-        assert!(sa < sb && sb < sc, "{sa} {sb} {sc}");
-        assert_eq!(parse_time(0, &sb).unwrap(), b);
-        let elsewhere = b.to_offset(UtcOffset::from_hms(2, 0, 0).unwrap());
-        assert_eq!(stamp(elsewhere), sb, "stored in UTC");
-    }
 }
