@@ -14,7 +14,10 @@
 # client with its http-01 responder, and the DNS server) on CPU 1.
 # Prints per server orders/s, p50 and p99 latency (new order -> certificate
 # downloaded) and failed orders, then squirrel/Pebble for orders/s (goal
-# >= 3x) and Pebble p99 / squirrel p99 (goal >= 1).
+# >= 3x) and Pebble p99 / squirrel p99 (goal >= 1). Then both again, on
+# fresh servers, with each count of SWEEP in flight: a server may spend C=16
+# waiting on the client's polls, so each one's peak orders/s over C and
+# SWEEP is its throughput, and their ratio is the one the goal asks for.
 #
 # Then squirrel with PostgreSQL (`--db`, issue 15): one replica, and two
 # replicas behind nginx (TCP round robin, as the README's replica setup),
@@ -24,9 +27,11 @@
 # module).
 #
 # Usage: bash bench/acme.sh [--quick] [--save]
-#   --quick   N=40 C=8 (default: N=${N:-200}, C=${C:-16})
+#   --quick   N=40 C=8, no SWEEP (default: N=${N:-200}, C=${C:-16})
 #   --save    also write the table to bench/results/acme-DATE.txt
 # Environment: N, C (orders, in flight), WARMUP (default 5),
+#   SWEEP (more in-flight counts for Pebble and squirrel, default "32 64":
+#   each server's peak orders/s over C and SWEEP is its throughput),
 #   SQUIRREL_ACME_ARGS (extra flags for `squirrel pki ca serve`),
 #   SQUIRREL_BIN (a squirrel binary to run instead of the one built),
 #   CARGO_TARGET_DIR (default target/).
@@ -58,9 +63,11 @@ done
 if [ -n "$quick" ]; then
     N=40
     C=8
+    SWEEP=${SWEEP:-}
 fi
 N=${N:-200}
 C=${C:-16}
+SWEEP=${SWEEP-32 64}
 WARMUP=${WARMUP:-5}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
@@ -153,12 +160,13 @@ wait_for "$work/challtestsrv.log" "Starting challenge servers" "$dns_pid" 20 ||
     --cert-file "$work/pebble-cert.pem" --key-file "$work/pebble-key.pem" >/dev/null 2>"$work/tls-issue.log" ||
     die "squirrel pki issue (Pebble's TLS certificate) failed: $(cat "$work/tls-issue.log")"
 
-# run_load NAME DIRECTORY_URL ROOT_PEM: the client's JSON line in
-# $work/NAME.json, its stderr in $work/NAME.err; returns the client's status.
+# run_load NAME DIRECTORY_URL ROOT_PEM [CONCURRENCY]: the client's JSON
+# line in $work/NAME.json, its stderr in $work/NAME.err; returns the
+# client's status.
 run_load() {
-    local name=$1 directory=$2 root=$3
+    local name=$1 directory=$2 root=$3 concurrency=${4:-$C}
     timeout 900 "${client_cpu[@]}" "$LOAD" --directory "$directory" --root "$root" \
-        --orders "$N" --concurrency "$C" --warmup "$WARMUP" --http01-port "$HTTP01_PORT" \
+        --orders "$N" --concurrency "$concurrency" --warmup "$WARMUP" --http01-port "$HTTP01_PORT" \
         --domain-suffix .bench.test >"$work/$name.json" 2>"$work/$name.err"
 }
 
@@ -169,12 +177,14 @@ field() {
 
 declare -A unavailable=()
 
-# --- Pebble -----------------------------------------------------------------
-PEBBLE_PORT=$(free_port)
-cat >"$work/pebble.json" <<JSON
+# bench_pebble NAME CONCURRENCY: a fresh Pebble, the load, Pebble stopped.
+bench_pebble() {
+    local name=$1 concurrency=$2 port pid status
+    port=$(free_port)
+    cat >"$work/$name-config.json" <<JSON
 {
   "pebble": {
-    "listenAddress": "127.0.0.1:$PEBBLE_PORT",
+    "listenAddress": "127.0.0.1:$port",
     "managementListenAddress": "127.0.0.1:$(free_port)",
     "certificate": "$work/pebble-cert.pem",
     "privateKey": "$work/pebble-key.pem",
@@ -185,47 +195,56 @@ cat >"$work/pebble.json" <<JSON
   }
 }
 JSON
-echo "pebble: $N orders, $C in flight (warm-up $WARMUP)..." >&2
-PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 "${server_cpu[@]}" \
-    pebble -config "$work/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >"$work/pebble.log" 2>&1 &
-pebble_pid=$!
-pids+=("$pebble_pid")
-wait_for "$work/pebble.log" "ACME directory available at" "$pebble_pid" 30 ||
-    die "pebble did not start: $(tail -3 "$work/pebble.log")"
-run_load pebble "https://127.0.0.1:$PEBBLE_PORT/dir" "$work/tls-ca/ca.pem"
-status=$?
-stop "$pebble_pid"
-if [ ! -s "$work/pebble.json" ] || [ "$status" -ge 2 ]; then
-    die "the load client failed against pebble (status $status): $(head -5 "$work/pebble.err")"
-fi
-
-# --- squirrel ---------------------------------------------------------------
-SQ_PORT=$(free_port)
-echo "squirrel: $N orders, $C in flight (warm-up $WARMUP)..." >&2
-if ! "$SQUIRREL" pki ca init --dir "$work/acme-ca" --no-pass --cn "Bench CA" >/dev/null 2>"$work/acme-ca.log"; then
-    unavailable[squirrel]="pki ca init failed: $(head -1 "$work/acme-ca.log")"
-else
-    # shellcheck disable=SC2086 # SQUIRREL_ACME_ARGS is a list of flags
-    "${server_cpu[@]}" "$SQUIRREL" pki ca serve --ca-dir "$work/acme-ca" --no-pass \
-        --listen "127.0.0.1:$SQ_PORT" --http01-port "$HTTP01_PORT" \
-        --dns-resolver "127.0.0.1:$DNS_PORT" ${SQUIRREL_ACME_ARGS:-} \
-        >"$work/squirrel.log" 2>"$work/squirrel-stderr.log" &
-    squirrel_pid=$!
-    pids+=("$squirrel_pid")
-    if ! wait_for "$work/squirrel.log" "^ACME directory: https://" "$squirrel_pid" 30; then
-        why=$(grep -v '^\s*$' "$work/squirrel-stderr.log" | head -1)
-        unavailable[squirrel]="ca serve did not start${why:+: $why}"
-        stop "$squirrel_pid"
-    else
-        sq_dir=$(grep -m1 '^ACME directory: ' "$work/squirrel.log" | sed 's/^ACME directory: //')
-        run_load squirrel "$sq_dir" "$work/acme-ca/ca.pem"
-        status=$?
-        stop "$squirrel_pid"
-        if [ ! -s "$work/squirrel.json" ] || [ "$status" -ge 2 ]; then
-            unavailable[squirrel]="the load client failed (status $status): $(head -1 "$work/squirrel.err")"
-        fi
+    echo "pebble: $N orders, $concurrency in flight (warm-up $WARMUP)..." >&2
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 "${server_cpu[@]}" \
+        pebble -config "$work/$name-config.json" -dnsserver "127.0.0.1:$DNS_PORT" >"$work/$name.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_for "$work/$name.log" "ACME directory available at" "$pid" 30 ||
+        die "pebble did not start: $(tail -3 "$work/$name.log")"
+    run_load "$name" "https://127.0.0.1:$port/dir" "$work/tls-ca/ca.pem" "$concurrency"
+    status=$?
+    stop "$pid"
+    if [ ! -s "$work/$name.json" ] || [ "$status" -ge 2 ]; then
+        die "the load client failed against pebble (status $status): $(head -5 "$work/$name.err")"
     fi
-fi
+}
+
+# bench_squirrel NAME CONCURRENCY: a fresh CA and `pki ca serve` (SQLite),
+# the load, the server stopped; unavailable[NAME] says why when it fails.
+bench_squirrel() {
+    local name=$1 concurrency=$2 port pid status why directory
+    port=$(free_port)
+    echo "squirrel: $N orders, $concurrency in flight (warm-up $WARMUP)..." >&2
+    if ! "$SQUIRREL" pki ca init --dir "$work/$name-ca" --no-pass --cn "Bench CA" >/dev/null 2>"$work/$name-ca.log"; then
+        unavailable[$name]="pki ca init failed: $(head -1 "$work/$name-ca.log")"
+        return
+    fi
+    # shellcheck disable=SC2086 # SQUIRREL_ACME_ARGS is a list of flags
+    "${server_cpu[@]}" "$SQUIRREL" pki ca serve --ca-dir "$work/$name-ca" --no-pass \
+        --listen "127.0.0.1:$port" --http01-port "$HTTP01_PORT" \
+        --dns-resolver "127.0.0.1:$DNS_PORT" ${SQUIRREL_ACME_ARGS:-} \
+        >"$work/$name.log" 2>"$work/$name-stderr.log" &
+    pid=$!
+    pids+=("$pid")
+    if ! wait_for "$work/$name.log" "^ACME directory: https://" "$pid" 30; then
+        why=$(grep -v '^\s*$' "$work/$name-stderr.log" | head -1)
+        unavailable[$name]="ca serve did not start${why:+: $why}"
+        stop "$pid"
+        return
+    fi
+    directory=$(grep -m1 '^ACME directory: ' "$work/$name.log" | sed 's/^ACME directory: //')
+    run_load "$name" "$directory" "$work/$name-ca/ca.pem" "$concurrency"
+    status=$?
+    stop "$pid"
+    if [ ! -s "$work/$name.json" ] || [ "$status" -ge 2 ]; then
+        unavailable[$name]="the load client failed (status $status): $(head -1 "$work/$name.err")"
+    fi
+}
+
+# --- Pebble and squirrel (SQLite) at C in flight -----------------------------
+bench_pebble pebble "$C"
+bench_squirrel squirrel "$C"
 
 # --- squirrel on PostgreSQL: one replica, then two behind nginx ------------
 pg_bin=$(compgen -G "/usr/lib/postgresql/*/bin" | sort -V | tail -1)
@@ -339,6 +358,15 @@ CONF
     stop_pg
 fi
 
+# --- more orders in flight: each server's throughput at saturation ----------
+# At C in flight, a server may wait on the client's polls rather than work;
+# its peak over C and SWEEP is its throughput. Fresh servers for each run.
+for c in $SWEEP; do
+    [ "$c" = "$C" ] && continue
+    bench_pebble "pebble-c$c" "$c"
+    bench_squirrel "squirrel-c$c" "$c"
+done
+
 # --- the table --------------------------------------------------------------
 report() {
     local name
@@ -362,6 +390,38 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "n/a"
 print(f"squirrel/pebble orders/s: {ratio(s['orders_per_sec'], p['orders_per_sec'])}x (goal >= 3x)")
 print(f"pebble p99 / squirrel p99: {ratio(p['p99_ms'], s['p99_ms'])} (goal >= 1)")
+PY
+    fi
+    # Throughput: each server's peak orders/s over C and SWEEP.
+    if [ -n "$SWEEP" ]; then
+        python3 - "$work" "$C" $SWEEP <<'PY'
+import json, os, sys
+work, base, sweep = sys.argv[1], sys.argv[2], sys.argv[3:]
+def run(server, c):
+    name = server if c == base else f"{server}-c{c}"
+    try:
+        return json.load(open(os.path.join(work, name + ".json")))
+    except (OSError, ValueError):
+        return None
+counts = [base] + [c for c in sweep if c != base]
+print()
+print("orders in flight: each server's peak orders/s is its throughput")
+print(f"{'C':>4} {'pebble/s':>10} {'squirrel/s':>11} {'ratio':>7} {'pebble_p99':>11} {'squirrel_p99':>13}")
+peak = {}
+for c in counts:
+    p, s = run("pebble", c), run("squirrel", c)
+    if not p or not s:
+        print(f"{c:>4} not available")
+        continue
+    for server, r in (("pebble", p), ("squirrel", s)):
+        if r["orders_per_sec"] > peak.get(server, (0, ""))[0]:
+            peak[server] = (r["orders_per_sec"], c)
+    print(f"{c:>4} {p['orders_per_sec']:>10.1f} {s['orders_per_sec']:>11.1f} "
+          f"{s['orders_per_sec'] / p['orders_per_sec']:>6.2f}x {p['p99_ms']:>11.1f} {s['p99_ms']:>13.1f}")
+if len(peak) == 2:
+    (pr, pc), (sr, sc) = peak["pebble"], peak["squirrel"]
+    print(f"peak orders/s: pebble {pr:.1f} (C={pc}), squirrel {sr:.1f} (C={sc}): "
+          f"squirrel/pebble {sr / pr:.2f}x (goal >= 3x)")
 PY
     fi
     # pg1: squirrel with --db postgres://, one replica; pg2: two behind nginx.
