@@ -154,6 +154,7 @@ impl Acme {
         let acme = Arc::clone(self);
         let (done, recorded) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
+            let _busy = acme.busy.mark(&task.challenge_id);
             let _permit = acme.validations.clone().acquire_owned().await;
             if let Err(problem) = acme.validate_challenge(&task).await {
                 tracing::error!(challenge = %task.challenge_id, "validation not recorded: {}", problem.detail);

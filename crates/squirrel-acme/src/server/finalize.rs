@@ -173,6 +173,7 @@ impl Acme {
         mut order: OrderRecord,
         csr: Option<ParsedCsr>,
     ) -> OrderRecord {
+        let _busy = self.busy.mark(&order.id);
         let outcome = self.sign_order(&order, csr).await;
         match outcome {
             Ok(serial) => {

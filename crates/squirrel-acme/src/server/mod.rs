@@ -28,6 +28,7 @@ mod renewal;
 mod reply;
 mod resources;
 mod revoke;
+mod stalled;
 
 use crate::nonce::token as nonce_token;
 use crate::problem::{ErrorType, Problem};
@@ -70,6 +71,10 @@ pub struct AcmeOptions {
     /// retries (RFC 8555 §6.5: a client retries with the fresh nonce), as
     /// Pebble's PEBBLE_WFE_NONCEREJECT. None in service.
     pub reject_every_nth_nonce: Option<u32>,
+    /// How often this server looks for challenges and orders left
+    /// `processing` by a replica that stopped, taking over those seen in
+    /// two looks in a row (`Acme::watch_stalled`).
+    pub stalled_after: std::time::Duration,
 }
 
 impl Default for AcmeOptions {
@@ -84,6 +89,7 @@ impl Default for AcmeOptions {
             authz_reuse: Duration::days(30),
             max_validations: 64,
             reject_every_nth_nonce: None,
+            stalled_after: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -118,6 +124,8 @@ pub struct Acme {
     mint: tokio::sync::OnceCell<crate::nonce::NonceMint>,
     /// Good nonces redeemed so far (for `reject_every_nth_nonce`).
     nonces_redeemed: std::sync::atomic::AtomicU64,
+    /// The orders and challenges this server is working on.
+    busy: stalled::Busy,
 }
 
 impl Acme {
@@ -133,6 +141,7 @@ impl Acme {
             nonces_redeemed: Default::default(),
             mint: tokio::sync::OnceCell::new(),
             keys: Default::default(),
+            busy: Default::default(),
         })
     }
 

@@ -12,13 +12,13 @@ use squirrel_pki::ledger::{Ledger, Status};
 use std::collections::HashMap;
 use std::time::Duration;
 
-async fn server_and_responder() -> (Server, Responder) {
+pub(crate) async fn server_and_responder() -> (Server, Responder) {
     let responder = Responder::start().await;
     let options = options_for(&responder);
     (Server::start(options), responder)
 }
 
-fn options_for(responder: &Responder) -> AcmeOptions {
+pub(crate) fn options_for(responder: &Responder) -> AcmeOptions {
     let loopback = vec!["127.0.0.1".parse().unwrap()];
     let resolve: HashMap<_, _> = ["my-site.test", "www.my-site.test", "other.test"]
         .iter()
@@ -80,7 +80,7 @@ async fn authorize(
     done
 }
 
-async fn wait_authz(client: &Client<'_>, url: &str) -> Value {
+pub(crate) async fn wait_authz(client: &Client<'_>, url: &str) -> Value {
     for _ in 0..500 {
         let authz = client.post(url, None).await.json();
         if authz["status"] != "pending" {

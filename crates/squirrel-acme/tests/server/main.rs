@@ -6,3 +6,4 @@ mod errors;
 mod flow;
 mod harness;
 mod responder;
+mod stalled;

@@ -130,6 +130,8 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         if resumed > 0 {
             tracing::info!("resumed {resumed} challenges and orders left in progress");
         }
+        // What a replica sharing the database leaves half done when it dies.
+        let _watch = acme.watch_stalled();
         let host = directory_host(listen, &names);
         println!("ACME directory: https://{host}:{port}/acme/directory");
         let trust = std::path::absolute(&files.cert).unwrap_or_else(|_| files.cert.clone());

@@ -1,0 +1,83 @@
+//! A replica killed in the middle of a validation or a signing leaves its
+//! challenge or order `processing`; another server on the same database
+//! takes it over (`Acme::watch_stalled`) once it has seen it so in two
+//! checks in a row, without a restart, so that the client polling through
+//! that other replica gets its certificate.
+
+use crate::flow::{options_for, server_and_responder, wait_authz};
+use crate::harness::{csr, Client};
+use squirrel_acme::model::{ChallengeStatus, ChallengeType, OrderStatus};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn a_replica_takes_over_what_a_dead_one_left_processing() {
+    let (server, responder) = server_and_responder().await;
+    let client = Client::new(&server).account().await;
+    let reply = client.new_order(&["my-site.test"]).await;
+    let order_url = reply.header("location").unwrap();
+    let authz_url = reply.json()["authorizations"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authz_id = authz_url.rsplit('/').next().unwrap().to_string();
+
+    // The dead replica had started validating the http-01 challenge.
+    let store = server.acme.store().clone();
+    let mut authz = store.authz(&authz_id).await.unwrap().unwrap();
+    let challenge = authz
+        .challenges
+        .iter_mut()
+        .find(|c| c.kind == ChallengeType::Http01)
+        .unwrap();
+    challenge.status = ChallengeStatus::Processing;
+    let token = challenge.token.clone();
+    store.update_authz(&authz).await.unwrap();
+    drop(store);
+    responder.answer(
+        &token,
+        &format!("{token}.{}", client.key.jwk().thumbprint()),
+    );
+    let (key, kid) = (client.key, client.kid);
+
+    // Another server on the same database, checking every 200 ms.
+    let every = Duration::from_millis(200);
+    let mut options = options_for(&responder);
+    options.stalled_after = every;
+    let server = server.restart(options);
+    let started = Instant::now();
+    let _watch = server.acme.watch_stalled();
+    let client = Client {
+        server: &server,
+        key,
+        kid,
+    };
+    assert_eq!(wait_authz(&client, &authz_url).await["status"], "valid");
+    assert!(
+        started.elapsed() >= every * 2,
+        "taken over after {:?}: before it was seen in two checks",
+        started.elapsed()
+    );
+
+    // The dead replica had claimed the order (its CSR stored) and died
+    // before it signed.
+    let order_id = order_url.rsplit('/').next().unwrap();
+    let store = server.acme.store();
+    let mut order = store.order(order_id).await.unwrap().unwrap();
+    order.status = OrderStatus::Processing;
+    order.csr_der = Some(csr(&["my-site.test"]));
+    store.update_order(&order).await.unwrap();
+    let mut order = client.post(&order_url, None).await.json();
+    for _ in 0..250 {
+        if order["status"] != "processing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        order = client.post(&order_url, None).await.json();
+    }
+    assert_eq!(order["status"], "valid", "{order}");
+    let chain = client
+        .post(order["certificate"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(chain.status, 200);
+    assert!(String::from_utf8_lossy(&chain.body).contains("BEGIN CERTIFICATE"));
+}
