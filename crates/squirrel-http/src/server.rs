@@ -14,9 +14,11 @@ use crate::handshake::TlsVersion;
 use crate::idle::{IdleConnections, Tracked};
 use crate::keylog::KeyLogFile;
 use crate::listener::{defer_accept, listen};
+use crate::live_cert::ACME_TLS_ALPN;
 use crate::membership::Membership;
 use crate::routes::{self, respond, Caller};
 use crate::site::{stamp, Site, SiteSources};
+pub use crate::status::Status;
 use crate::timeouts::{HeadersDone, Timeouts};
 use crate::tls::{handshake_failure, TlsShared};
 use arc_swap::ArcSwap;
@@ -185,47 +187,28 @@ impl Server {
         self.local_addr
     }
 
+    /// What the server serves, for telling: URL, banner. Stays true
+    /// across reloads and renewals, after `run` took the server.
+    pub fn status(&self) -> Status {
+        Status {
+            state: self.state.clone(),
+            local_addr: self.local_addr,
+        }
+    }
+
     /// The URL members use.
     pub fn url(&self) -> String {
-        let site = self.state.load();
-        let ip = self.local_addr.ip();
-        let host = match (&site.cert, ip.is_loopback() || ip.is_unspecified()) {
-            (Some(cert), true) if cert.first_dns_name.is_some() => {
-                cert.first_dns_name.clone().unwrap_or_default()
-            }
-            _ if ip.is_ipv6() => format!("[{ip}]"),
-            _ => ip.to_string(),
-        };
-        let scheme = if site.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{host}:{}", self.local_addr.port())
+        self.status().url()
     }
 
     /// The start-up line: what is served where.
     pub fn banner(&self) -> String {
-        let site = self.state.load();
-        let mut line = format!("Serving the secret on {}", self.url());
-        match &site.cert {
-            Some(cert) => {
-                line.push_str(&format!(
-                    " (TLS 1.3/1.2; certificate {}, valid until {}",
-                    cert.holder, cert.not_after
-                ));
-                if site.members_only {
-                    line.push_str("; members only: a client certificate is required");
-                }
-                line.push(')');
-            }
-            None => line.push_str(" (plain HTTP)"),
-        }
-        if site.fernet.is_some() {
-            line.push_str(", each body a fresh Fernet token");
-        }
-        line
+        self.status().banner()
     }
 
     /// True when the secret travels in clear.
     pub fn is_plain_http(&self) -> bool {
-        self.state.load().tls.is_none()
+        self.status().is_plain_http()
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets
@@ -416,6 +399,11 @@ impl Connection {
             }
         };
         let conn = stream.get_ref().1;
+        if conn.alpn_protocol() == Some(ACME_TLS_ALPN) {
+            // A tls-alpn-01 validation ends with its handshake (RFC 8737 §3).
+            debug!("answered a tls-alpn-01 validation from {}", self.peer);
+            return;
+        }
         let tls_version = conn
             .protocol_version()
             .and_then(TlsVersion::from_rustls)

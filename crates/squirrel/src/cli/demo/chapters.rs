@@ -376,6 +376,7 @@ fn https_sources(story: &Story, client_ca: Option<PathBuf>, crl: Option<PathBuf>
             client_ca,
             crl,
             legacy_client_ca: false,
+            live: None,
         }),
         ..plain_sources(story)
     }
