@@ -25,6 +25,7 @@ mod pki_members;
 mod pki_prompt;
 mod pki_verify;
 mod readme;
+mod serve_acme;
 mod serve_config;
 mod serve_get;
 mod serve_members;
