@@ -421,3 +421,36 @@ fn serve_acme_refuses_bad_flags_with_the_fix() {
     );
     assert!(out.contains("https://127.0.0.1:1/acme/directory"), "{out}");
 }
+
+#[test]
+fn serve_acme_proves_its_name_by_http01_when_asked() {
+    let ca = squirrel_ca(None);
+    let http01 = format!("127.0.0.1:{}", ca.http01_port);
+    let bundle = ca.bundle.to_str().unwrap();
+    let server = ca.scratch.serve(&[
+        "--acme",
+        &ca.directory,
+        "--acme-ca",
+        bundle,
+        "--domain",
+        "localhost",
+        "--http01-listen",
+        &http01,
+    ]);
+    let log = server.wait_for_log(0, "obtained a certificate");
+    let serial = logged_serial(&log, "obtained a certificate");
+    assert_eq!(get_serial(&ca, server.port).1, serial);
+    // Only the challenge path answers there.
+    let (ok, out) = ca.scratch.run(
+        "curl",
+        &[
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{http01}/"),
+        ],
+    );
+    assert!(ok && out == "404", "{out}");
+}
