@@ -3,7 +3,7 @@
 use super::passphrase::PassArgs;
 use super::serve_acme;
 use super::serve_config::{self, Settings, UsageError};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use squirrel_http::acme::state::StatePaths;
 use squirrel_http::acme::AcmeConfig;
@@ -151,7 +151,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     super::logging::init(settings.quiet, settings.verbose);
     let acme = settings.acme.as_ref().map(serve_acme::config).transpose()?;
     let live = acme.as_ref().map(|_| LiveCert::new());
-    let options = options(&settings, live.as_ref(), acme.as_ref())?;
+    let options = options(&settings, acme.as_ref().zip(live.as_ref()))?;
     if args.check_config {
         return check(&settings, &options, acme.as_ref());
     }
@@ -224,40 +224,41 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 /// passphrase and the Fernet keys read.
 fn options(
     settings: &Settings,
-    live: Option<&Arc<LiveCert>>,
-    acme: Option<&AcmeConfig>,
+    acme: Option<(&AcmeConfig, &Arc<LiveCert>)>,
 ) -> Result<ServeOptions> {
     let tls = match &settings.tls {
-        Some(tls) if live.is_some() => {
-            let paths = acme.map(|a| StatePaths::new(&a.state_root, &a.directory, &a.domains));
-            Some(TlsFiles {
-                cert: paths.as_ref().map(|p| p.cert.clone()).unwrap_or_default(),
-                key: paths.map(|p| p.key).unwrap_or_default(),
-                key_passphrase: None,
-                client_ca: tls.client_ca.clone(),
-                crl: tls.crl.clone(),
-                legacy_client_ca: tls.legacy_ca,
-                live: live.cloned(),
-            })
-        }
         Some(tls) => {
-            let pass = PassArgs {
-                pass_file: tls.key_pass_file.clone(),
-                pass_env: tls.key_pass_env.clone(),
-                no_pass: tls.no_pass,
+            // Under --acme the certificate lives in memory; its files in
+            // the state folder are named in messages.
+            let (cert, key, key_passphrase, live) = match (&tls.cert_key, acme) {
+                (_, Some((config, live))) => {
+                    let paths =
+                        StatePaths::new(&config.state_root, &config.directory, &config.domains);
+                    (paths.cert, paths.key, None, Some(live.clone()))
+                }
+                (Some((cert, key)), None) => {
+                    let pass = PassArgs {
+                        pass_file: tls.key_pass_file.clone(),
+                        pass_env: tls.key_pass_env.clone(),
+                        no_pass: tls.no_pass,
+                    };
+                    let passphrase = if tls.no_pass {
+                        None
+                    } else {
+                        pass.passphrase_for(key, "server key")?
+                    };
+                    (cert.clone(), key.clone(), passphrase, None)
+                }
+                (None, None) => bail!("no certificate: give --cert and --key, or --acme"),
             };
             Some(TlsFiles {
-                cert: tls.cert.clone(),
-                key: tls.key.clone(),
-                key_passphrase: if tls.no_pass {
-                    None
-                } else {
-                    pass.passphrase_for(&tls.key, "server key")?
-                },
+                cert,
+                key,
+                key_passphrase,
                 client_ca: tls.client_ca.clone(),
                 crl: tls.crl.clone(),
                 legacy_client_ca: tls.legacy_ca,
-                live: None,
+                live,
             })
         }
         None => None,

@@ -68,8 +68,9 @@ impl std::error::Error for UsageError {}
 
 /// The HTTPS part of the settings.
 pub struct TlsSettings {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    /// `--cert` and `--key`; None under `--acme`, whose files the ACME
+    /// client keeps in its state folder.
+    pub cert_key: Option<(PathBuf, PathBuf)>,
     pub key_pass_file: Option<PathBuf>,
     pub key_pass_env: Option<String>,
     pub no_pass: bool,
@@ -320,16 +321,15 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
             f.no_pass.unwrap_or(false),
         )
     };
-    let tls = match (cert.value(), key.value()) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        // The files in the state folder, named when the CLI wires ACME in.
-        _ if acme.is_some() => Some((PathBuf::new(), PathBuf::new())),
-        _ => None,
+    let cert_key = cert.value().zip(key.value());
+    let tls = match cert_key {
+        Some(_) => Some(cert_key),
+        None if acme.is_some() => Some(None),
+        None => None,
     };
     let tls = match tls {
-        Some((cert, key)) => Some(TlsSettings {
-            cert,
-            key,
+        Some(cert_key) => Some(TlsSettings {
+            cert_key,
             key_pass_file,
             key_pass_env,
             no_pass,
