@@ -128,6 +128,10 @@ pub struct Server {
     sources: Arc<SiteSources>,
     shared: Arc<TlsShared>,
     limits: Limits,
+    /// SIGHUP, listened for from `bind` on: a SIGHUP sent as soon as the
+    /// server says it listens must reload it, not end it (the signal's
+    /// default action).
+    hangups: Option<tokio::signal::unix::Signal>,
 }
 
 impl Server {
@@ -166,7 +170,9 @@ impl Server {
         })?;
         let local_addr = listener.local_addr()?;
         defer_accept(&listener, options.limits.handshake_timeout);
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         Ok(Server {
+            hangups,
             reload: ReloadHandle::default(),
             listener,
             local_addr,
@@ -222,9 +228,16 @@ impl Server {
             shared,
             limits,
             reload,
+            hangups,
             ..
         } = self;
-        spawn_reloader(state.clone(), sources.clone(), shared.clone(), reload);
+        spawn_reloader(
+            state.clone(),
+            sources.clone(),
+            shared.clone(),
+            reload,
+            hangups,
+        );
         let handshake_timeouts = Arc::new(AtomicU64::new(0));
         spawn_timeout_reporter(handshake_timeouts.clone(), limits.handshake_timeout);
         if let Some(path) = sources.message_file() {
@@ -523,10 +536,9 @@ fn spawn_reloader(
     sources: Arc<SiteSources>,
     shared: Arc<TlsShared>,
     asked: ReloadHandle,
+    mut hangups: Option<tokio::signal::unix::Signal>,
 ) {
     tokio::spawn(async move {
-        let mut hangups =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         if hangups.is_none() {
             warn!("cannot listen for SIGHUP: reload by restarting");
         }

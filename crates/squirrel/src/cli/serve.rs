@@ -292,7 +292,7 @@ fn check(
     if let Some(path) = &settings.pid_file {
         squirrel_http::check::folder_exists(path, "--pid-file")?;
     }
-    let mut how = vec![if checked.certificate.is_some() {
+    let mut how = vec![if checked.certificate.is_some() || acme.is_some() {
         "HTTPS"
     } else {
         "plain HTTP"

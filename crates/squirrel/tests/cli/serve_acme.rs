@@ -454,3 +454,33 @@ fn serve_acme_proves_its_name_by_http01_when_asked() {
     );
     assert!(ok && out == "404", "{out}");
 }
+
+#[test]
+fn serve_acme_settings_come_from_a_config_file_too() {
+    let s = crate::common::Scratch::new();
+    s.ok(&["pki", "ca", "init", "--dir", "club", "--no-pass"]);
+    s.write(
+        "serve.toml",
+        "acme = \"https://127.0.0.1:1/acme/directory\"\nacme-ca = \"club/ca.pem\"\n\
+         domain = [\"localhost\", \"127.0.0.1\"]\n",
+    );
+    let out = s.ok(&["serve", "--config", "serve.toml", "--check-config"]);
+    assert!(
+        out.contains(
+            "certificate: from the ACME CA https://127.0.0.1:1/acme/directory for localhost, 127.0.0.1"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("(HTTPS)"), "{out}");
+    // A file that sets both sources of the certificate names itself.
+    s.write(
+        "both.toml",
+        "acme = \"https://127.0.0.1:1/acme/directory\"\nacme-ca = \"club/ca.pem\"\n\
+         domain = [\"localhost\"]\ncert = \"a.pem\"\nkey = \"b.pem\"\n",
+    );
+    let err = s.fails(&["serve", "--config", "both.toml", "--check-config"], 1);
+    assert!(
+        err.contains("both.toml") && err.contains("keep one"),
+        "{err}"
+    );
+}
