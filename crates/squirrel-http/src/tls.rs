@@ -183,10 +183,10 @@ fn judge_client_ca(der: &[u8], path: &Path, legacy: bool) -> Result<(), ServeErr
 pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> {
     let identity = match &files.live {
         Some(live) => Identity::Live(live.clone()),
-        None => Identity::Files(read_identity(files)?),
+        None => Identity::Files(Box::new(read_identity(files)?)),
     };
     let facts = match &identity {
-        Identity::Files((chain, _)) => Some(cert_facts(&chain[0], &files.cert)?),
+        Identity::Files(pair) => Some(cert_facts(&pair.0[0], &files.cert)?),
         Identity::Live(live) => match live.current() {
             Some(key) => Some(cert_facts(&key.cert[0], &files.cert)?),
             None => None,
@@ -238,7 +238,8 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
         }
     };
     let mut config = match identity {
-        Identity::Files((chain, key)) => {
+        Identity::Files(pair) => {
+            let (chain, key) = *pair;
             let chain_der: Vec<CertificateDer<'static>> =
                 chain.into_iter().map(CertificateDer::from).collect();
             builder
@@ -276,7 +277,7 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
 /// Where the server's certificate comes from.
 enum Identity {
     /// `--cert` and `--key`: the chain (DER) and the key.
-    Files((Vec<Vec<u8>>, PrivateKey)),
+    Files(Box<(Vec<Vec<u8>>, PrivateKey)>),
     /// `--acme`: whatever the ACME client put there last.
     Live(Arc<LiveCert>),
 }

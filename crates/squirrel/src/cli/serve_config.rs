@@ -322,23 +322,17 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
         )
     };
     let cert_key = cert.value().zip(key.value());
-    let tls = match cert_key {
-        Some(_) => Some(cert_key),
-        None if acme.is_some() => Some(None),
-        None => None,
-    };
-    let tls = match tls {
-        Some(cert_key) => Some(TlsSettings {
-            cert_key,
-            key_pass_file,
-            key_pass_env,
-            no_pass,
-            client_ca: client_ca.value(),
-            crl: crl.value(),
-            legacy_ca,
-        }),
-        _ => None,
-    };
+    // HTTPS with --cert and --key, or with a certificate from --acme.
+    let https = cert_key.is_some() || acme.is_some();
+    let tls = https.then(|| TlsSettings {
+        cert_key,
+        key_pass_file,
+        key_pass_env,
+        no_pass,
+        client_ca: client_ca.value(),
+        crl: crl.value(),
+        legacy_ca,
+    });
     let fernet_key_env = match (&args.fernet_key_env, &f.fernet_key_env) {
         (Some(var), _) => Some(fernet_var(var, "--fernet-key-env")?),
         (None, Some(var)) => {
