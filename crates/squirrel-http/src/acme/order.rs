@@ -8,11 +8,11 @@ use super::state::{self, CertState, StatePaths};
 use super::{AcmeConfig, AcmeError, Proof};
 use crate::live_cert::LiveCert;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, ExternalAccountKey,
-    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType,
+    ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
 use rcgen::{CertificateParams, CustomExtension, DistinguishedName, KeyPair};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -65,7 +65,7 @@ impl AcmeClient {
         move |e| AcmeError::Ca {
             directory: self.config.directory.clone(),
             what: what.clone(),
-            reason: e.to_string(),
+            reason: with_causes(&e),
         }
     }
 
@@ -132,9 +132,10 @@ impl AcmeClient {
         Ok(account)
     }
 
-    /// Orders a certificate for the configured names, proves control of
-    /// them, saves it and serves it from the next handshake on.
-    pub async fn order(&self) -> Result<CertState, AcmeError> {
+    /// Orders a certificate for the configured names (`replacing` the
+    /// current one, for the CA's ARI bookkeeping), proves control of them,
+    /// saves it and serves it from the next handshake on.
+    pub async fn order(&self, replacing: Option<&CertState>) -> Result<CertState, AcmeError> {
         let account = self.account().await?;
         let identifiers: Vec<Identifier> = self
             .config
@@ -145,10 +146,27 @@ impl AcmeClient {
                 Err(_) => Identifier::Dns(d.clone()),
             })
             .collect();
-        let mut order = account
-            .new_order(&NewOrder::new(&identifiers))
-            .await
-            .map_err(self.ca_error("refused the order"))?;
+        let new_order = NewOrder::new(&identifiers);
+        let replaces = replacing.and_then(|cert| {
+            CertificateIdentifier::try_from(&CertificateDer::from(cert.key.cert[0].to_vec())).ok()
+        });
+        let ordered = match replaces {
+            // RFC 9773 §5: say which certificate this one replaces. A CA
+            // that refuses it (one already replaced, say) gets a plain order.
+            Some(id) => match account
+                .new_order(&NewOrder::new(&identifiers).replaces(id))
+                .await
+            {
+                Err(instant_acme::Error::Api(problem)) => {
+                    tracing::info!("the CA refused \"replaces\" ({problem}); ordering without it");
+                    account.new_order(&new_order).await
+                }
+                Err(instant_acme::Error::Unsupported(_)) => account.new_order(&new_order).await,
+                other => other,
+            },
+            None => account.new_order(&new_order).await,
+        };
+        let mut order = ordered.map_err(self.ca_error("refused the order"))?;
         let mut answered = Vec::new();
         let proven = self.prove(&mut order, &mut answered).await;
         let finished = match proven {
@@ -277,6 +295,22 @@ impl AcmeClient {
             reasons.join("; ")
         }
     }
+}
+
+/// An error and its causes, as one line: hyper's "client error (Connect)"
+/// alone does not say that the connection was refused.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    line
 }
 
 /// The self-signed certificate that answers a tls-alpn-01 challenge for

@@ -31,7 +31,7 @@ pub async fn keep_renewed(
                 "renewing the certificate (serial {}, valid until {}), attempt {attempt}",
                 current.serial, current.not_after
             );
-            match client.order().await {
+            match client.order(Some(&current)).await {
                 Ok(new) => break new,
                 Err(e) => {
                     let delay = backoff(attempt, current.lifetime());

@@ -222,3 +222,22 @@ pub fn write(path: &Path, contents: &[u8], mode: u32) -> Result<(), AcmeError> {
         problem: e.root().to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StatePaths;
+    use std::path::Path;
+
+    #[test]
+    fn the_state_folder_is_named_after_the_ca_and_the_first_name() {
+        let paths = StatePaths::new(
+            Path::new("/home/leader/acme"),
+            "https://127.0.0.1:14000/dir",
+            &["My-Site.test".into(), "127.0.0.1".into()],
+        );
+        let ca = Path::new("/home/leader/acme/127.0.0.1_14000");
+        assert_eq!(paths.account, ca.join("account.json"));
+        assert_eq!(paths.cert, ca.join("my-site.test/cert.pem"));
+        assert_eq!(paths.key, ca.join("my-site.test/key.pem"));
+    }
+}

@@ -94,7 +94,7 @@ impl Acme {
         let cert = match self.saved {
             Some(cert) => cert,
             None => {
-                let cert = self.client.order().await.with_context(|| {
+                let cert = self.client.order(None).await.with_context(|| {
                     format!(
                         "cannot get a certificate for {}",
                         self.client.config.domains.join(", ")

@@ -71,7 +71,7 @@ pub fn acme_chapter(story: &mut Story) -> Facts {
     );
     let issued = story.runtime.block_on(async {
         let client = client.await?;
-        client.order().await
+        client.order(None).await
     });
     let issued = issued.context("the server could not get its certificate")?;
     server.reload();
