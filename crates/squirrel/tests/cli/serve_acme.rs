@@ -485,3 +485,71 @@ fn serve_acme_settings_come_from_a_config_file_too() {
         "{err}"
     );
 }
+
+/// A members-only CA: without the binding the server cannot register
+/// (exit 1, saying so); with `--acme-eab-kid` and the HMAC key in a
+/// variable it can.
+fn serve_acme_registers_with_an_external_account_binding(kind: Kind) {
+    let ca = Ca::start(
+        kind,
+        Options {
+            require_eab: true,
+            ..Options::default()
+        },
+    );
+    let listen = format!("127.0.0.1:{}", ca.tlsalpn01_port);
+    let bundle = ca.bundle.to_str().unwrap();
+    let base = [
+        "serve",
+        "--listen",
+        &listen,
+        "--acme",
+        &ca.directory,
+        "--acme-ca",
+        bundle,
+        "--domain",
+        SITE,
+    ];
+    let out = ca.scratch.fails(&base, 1);
+    assert!(
+        out.contains("cannot get a certificate") && out.contains("refused to register an account"),
+        "{out}"
+    );
+    let eab = ca.eab("server");
+    let mut args = base[1..].to_vec();
+    args.extend([
+        "--acme-eab-kid",
+        &eab.kid,
+        "--acme-eab-hmac-env",
+        "ACME_HMAC",
+    ]);
+    let server = ca
+        .scratch
+        .serve_with_env(&args, &[("ACME_HMAC", eab.hmac.as_str())]);
+    let log = server.wait_for_log(0, "obtained a certificate");
+    let serial = logged_serial(&log, "obtained a certificate");
+    assert!(!log.contains(&eab.hmac), "the HMAC key is never logged");
+    match kind {
+        Kind::Pebble => assert_eq!(ca.pebble_status(&serial)["Status"], "Valid"),
+        Kind::Squirrel => {
+            let row = ca.ledger_row(&serial);
+            assert!(row["account"].is_string(), "{row}");
+            let dir = ca.ca_dir();
+            let list = ca
+                .scratch
+                .ok(&["pki", "ca", "eab", "list", "--ca-dir", dir, "--json"]);
+            let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+            assert_eq!(list[0]["account"], row["account"], "{list}");
+        }
+    }
+}
+
+#[test]
+fn serve_acme_eab_squirrel() {
+    serve_acme_registers_with_an_external_account_binding(Kind::Squirrel);
+}
+
+#[test]
+fn serve_acme_eab_pebble() {
+    serve_acme_registers_with_an_external_account_binding(Kind::Pebble);
+}
