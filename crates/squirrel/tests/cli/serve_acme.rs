@@ -136,6 +136,31 @@ fn serve_acme_obtains_then_reuses_its_certificate_after_a_restart() {
     assert_eq!(ordered.len(), 1, "one certificate ordered: {ordered:#?}");
 }
 
+/// One TLS connection, HTTP/1.1 requests on it every 200 ms until the file
+/// argv[3] exists; prints the number of answers and the serial of the
+/// certificate the connection began with. Any failure is an exception.
+const KEEPALIVE_CLIENT: &str = r#"
+import os, socket, ssl, sys, time
+root, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ctx = ssl.create_default_context(cafile=root)
+tls = ctx.wrap_socket(socket.create_connection(("localhost", port)), server_hostname="localhost")
+serial = tls.getpeercert()["serialNumber"]
+reader = tls.makefile("rb")
+answers = 0
+while not os.path.exists(stop):
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    status = reader.readline()
+    assert status.startswith(b"HTTP/1.1 200"), status
+    length = 0
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    assert b"fluffy tail" in reader.read(length)
+    answers += 1
+    time.sleep(0.2)
+print(answers, serial)
+"#;
+
 #[test]
 fn serve_acme_renews_twice_under_load_without_a_failed_request() {
     let ca = squirrel_ca(Some(1));
@@ -144,13 +169,13 @@ fn serve_acme_renews_twice_under_load_without_a_failed_request() {
     let first = logged_serial(&log, "obtained a certificate");
     let port = server.port;
 
-    // The load: two clients, a fresh TLS connection per request.
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (
         Arc::new(AtomicUsize::new(0)),
         Arc::new(Mutex::new(Vec::new())),
     );
     let root = ca.root.to_str().unwrap().to_string();
+    // Requests on fresh connections: two clients, a TLS handshake each.
     let load: Vec<_> = (0..2)
         .map(|_| {
             let (stop, ok, failed, root) = (stop.clone(), ok.clone(), failed.clone(), root.clone());
@@ -175,6 +200,16 @@ fn serve_acme_renews_twice_under_load_without_a_failed_request() {
         })
         .collect();
     require_tool("curl", "curl");
+    // And one connection kept open across both renewals (HTTP/1.1
+    // keep-alive, a request every 200 ms), until `stop-keepalive` exists.
+    let stop_file = ca.scratch.path("stop-keepalive");
+    let keepalive = std::process::Command::new(require_tool("python3", "python3"))
+        .args(["-c", KEEPALIVE_CLIENT, &root, &port.to_string()])
+        .arg(&stop_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
 
     let mut mark = server.log_mark();
     let mut serials = vec![first];
@@ -193,6 +228,21 @@ fn serve_acme_renews_twice_under_load_without_a_failed_request() {
     for thread in load {
         thread.join().unwrap();
     }
+    std::fs::write(&stop_file, "").unwrap();
+    let kept = keepalive.wait_with_output().unwrap();
+    let kept_out = String::from_utf8_lossy(&kept.stdout);
+    assert!(
+        kept.status.success(),
+        "the kept-alive connection failed: {kept_out}{}",
+        String::from_utf8_lossy(&kept.stderr)
+    );
+    let (answers, kept_serial) = kept_out.trim().split_once(' ').unwrap();
+    assert!(answers.parse::<u32>().unwrap() > 50, "{kept_out}");
+    assert_eq!(
+        normal_serial(kept_serial),
+        serials[0],
+        "an open connection keeps the certificate it began with"
+    );
     let failed = failed.lock().unwrap();
     assert!(
         failed.is_empty(),
