@@ -603,3 +603,41 @@ fn serve_acme_eab_squirrel() {
 fn serve_acme_eab_pebble() {
     serve_acme_registers_with_an_external_account_binding(Kind::Pebble);
 }
+
+/// Pebble 2.4 has no renewal information (ARI): the server renews at two
+/// thirds of the lifetime, and its renewal orders go without "replaces".
+#[test]
+fn serve_acme_renews_at_two_thirds_against_pebble_which_has_no_ari() {
+    let ca = Ca::start(
+        Kind::Pebble,
+        Options {
+            cert_minutes: Some(1),
+            ..Options::default()
+        },
+    );
+    let server = serve_acme(&ca, SITE, &[]);
+    let log = server.wait_for_log(0, "obtained a certificate");
+    let first = logged_serial(&log, "obtained a certificate");
+    let log = server.wait_for_log_within(0, "renewed the certificate", RENEWAL_DEADLINE);
+    assert!(
+        log.contains("two thirds of the certificate's lifetime"),
+        "{log}"
+    );
+    let renewed = logged_serial(&log, "renewed the certificate");
+    assert_ne!(renewed, first);
+    assert_eq!(ca.pebble_status(&renewed)["Status"], "Valid");
+    // What a client is shown now: the new certificate.
+    let connect = format!("127.0.0.1:{}", server.port);
+    let (ok, out) = ca.scratch.run(
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "openssl s_client -connect {connect} -servername {SITE} </dev/null 2>/dev/null \
+                 | openssl x509 -noout -serial"
+            ),
+        ],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(normal_serial(&out), renewed);
+}

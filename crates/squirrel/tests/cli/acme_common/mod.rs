@@ -45,8 +45,8 @@ pub struct Options {
     /// squirrel only: refuse every Nth nonce with badNonce
     /// (`--reject-every-nth-nonce`), to see the clients retry.
     pub reject_every_nth_nonce: Option<u32>,
-    /// squirrel only: certificates live this many minutes
-    /// (`--cert-minutes`), for renewals within a test.
+    /// Certificates live this many minutes (squirrel's `--cert-minutes`,
+    /// Pebble's `certificateValidityPeriod`), for renewals within a test.
     pub cert_minutes: Option<u32>,
 }
 
@@ -503,6 +503,9 @@ fn start_pebble(options: Options) -> Ca {
         if options.require_eab {
             config["pebble"]["externalAccountMACKeys"] =
                 serde_json::json!({ PEBBLE_EAB_KID: PEBBLE_EAB_HMAC });
+        }
+        if let Some(minutes) = options.cert_minutes {
+            config["pebble"]["certificateValidityPeriod"] = (u64::from(minutes) * 60).into();
         }
         scratch.write("pebble-config.json", &config.to_string());
         let mut cmd = Command::new("pebble");
