@@ -25,6 +25,7 @@ mod listener;
 pub mod live_cert;
 mod membership;
 pub mod pid_file;
+mod reload;
 pub mod routes;
 pub mod server;
 pub mod site;

@@ -16,8 +16,10 @@ use crate::keylog::KeyLogFile;
 use crate::listener::{defer_accept, listen};
 use crate::live_cert::ACME_TLS_ALPN;
 use crate::membership::Membership;
+pub use crate::reload::ReloadHandle;
+use crate::reload::{spawn_message_watcher, spawn_reloader};
 use crate::routes::{self, respond, Caller};
-use crate::site::{stamp, Site, SiteSources};
+use crate::site::{Site, SiteSources};
 pub use crate::status::Status;
 use crate::timeouts::{HeadersDone, Timeouts};
 use crate::tls::{handshake_failure, TlsShared};
@@ -38,7 +40,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 /// Limits against abuse; every one has a flag.
 #[derive(Clone, Debug)]
@@ -83,40 +85,6 @@ pub struct ServeOptions {
     pub sources: SiteSources,
     pub keylog: Option<PathBuf>,
     pub limits: Limits,
-}
-
-/// Asks a running server to reload, as SIGHUP does (for programs that run
-/// a server in-process, like `squirrel demo`).
-#[derive(Clone)]
-pub struct ReloadHandle {
-    asked: Arc<tokio::sync::Notify>,
-    /// Counts the reloads tried (done or failed), by SIGHUP or by asking.
-    tried: Arc<tokio::sync::watch::Sender<u64>>,
-}
-
-impl Default for ReloadHandle {
-    fn default() -> Self {
-        ReloadHandle {
-            asked: Arc::default(),
-            tried: Arc::new(tokio::sync::watch::Sender::new(0)),
-        }
-    }
-}
-
-impl ReloadHandle {
-    /// Asks for a reload, without waiting for it.
-    pub fn reload(&self) {
-        self.asked.notify_one();
-    }
-
-    /// Asks for a reload and waits until it was tried (successful or not:
-    /// a failed reload keeps the previous configuration and logs why).
-    pub async fn reload_and_wait(&self) {
-        let mut tried = self.tried.subscribe();
-        tried.mark_unchanged();
-        self.reload();
-        let _ = tried.changed().await;
-    }
 }
 
 /// A bound server, ready to run.
@@ -529,70 +497,6 @@ fn report_timeouts(count: &AtomicU64, limit: Duration) {
     if n > 0 {
         warn!("{n} TLS handshake(s) timed out after {limit:?} since the last report");
     }
-}
-
-fn spawn_reloader(
-    state: Arc<ArcSwap<Site>>,
-    sources: Arc<SiteSources>,
-    shared: Arc<TlsShared>,
-    asked: ReloadHandle,
-    mut hangups: Option<tokio::signal::unix::Signal>,
-) {
-    tokio::spawn(async move {
-        if hangups.is_none() {
-            warn!("cannot listen for SIGHUP: reload by restarting");
-        }
-        loop {
-            let why = tokio::select! {
-                Some(()) = next_hangup(&mut hangups) => "SIGHUP",
-                () = asked.asked.notified() => "asked",
-            };
-            let sources = sources.clone();
-            let shared = shared.clone();
-            match tokio::task::spawn_blocking(move || sources.load(&shared)).await {
-                Ok(Ok(site)) => {
-                    state.store(Arc::new(site));
-                    info!("reloaded certificate, key, client CA, CRL and message ({why})");
-                }
-                Ok(Err(e)) => error!("reload failed, keeping the previous configuration: {e}"),
-                Err(e) => error!("reload failed, keeping the previous configuration: {e}"),
-            }
-            asked.tried.send_modify(|n| *n += 1);
-        }
-    });
-}
-
-/// The next SIGHUP, or never when it cannot be listened for.
-async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match hangups.as_mut() {
-        Some(h) => h.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, path: PathBuf) {
-    tokio::spawn(async move {
-        let mut last = stamp(&path);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tick.tick().await;
-            let now = stamp(&path);
-            if now == last {
-                continue;
-            }
-            last = now;
-            match sources.load_message() {
-                Ok(message) => {
-                    let site = state.load();
-                    if site.message != message {
-                        state.store(Arc::new(site.with_message(message)));
-                        info!("the secret changed: {} was re-read", path.display());
-                    }
-                }
-                Err(e) => error!("keeping the previous secret: {e}"),
-            }
-        }
-    });
 }
 
 /// Listens for SIGTERM and SIGINT (Ctrl-C); the future completes on the
