@@ -37,9 +37,10 @@ fi
 # reaches its NSS database with certutil.
 command -v chromium >/dev/null || apt_install chromium
 command -v certutil >/dev/null || apt_install libnss3-tools
-# The ACME tests (acme_clients.rs) drive certbot and lego against Pebble
-# (its package has pebble-challtestsrv too) and squirrel's ACME server.
-for tool in pebble certbot lego; do
+# The ACME tests (acme_clients.rs, acme_webroot_clients.rs) drive certbot,
+# lego, dehydrated and acme-tiny against Pebble (its package has
+# pebble-challtestsrv too) and squirrel's ACME server.
+for tool in pebble certbot lego dehydrated acme-tiny; do
     command -v "$tool" >/dev/null || apt_install "$tool"
 done
 for module in cryptography requests flask pkilint; do

@@ -558,3 +558,56 @@ async fn two_stores_on_one_file_write_concurrently() {
         );
     }
 }
+
+/// Writes that arrive together share one transaction (group commit): one
+/// that fails halfway is undone alone (its own savepoint), and every other
+/// write of its batch is kept and answered as if it had been alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_leaves_the_rest_of_its_batch_alone() {
+    let Fixture { _dir, path, store } = fixture();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every fifth account names an EAB key that does not exist:
+            // its row is inserted, then the binding fails.
+            let mut record = account(&format!("acct-{i}"), &format!("key-{i}"));
+            if i % 5 == 0 {
+                record.eab_kid = Some("no-such-kid".into());
+            }
+            let created = store.create_account(&record).await;
+            let fresh = store
+                .spend_nonce(&format!("n-{i}"), t0() + Duration::days(3650))
+                .await
+                .unwrap();
+            (i, created, fresh)
+        }));
+    }
+    for task in tasks {
+        let (i, created, fresh) = task.await.unwrap();
+        assert!(fresh, "nonce n-{i} is spent once");
+        if i % 5 == 0 {
+            assert!(is_conflict(created).contains("\"no-such-kid\" is unknown"));
+        } else {
+            created.unwrap();
+        }
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM accounts ORDER BY CAST(substr(id, 6) AS INTEGER)")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<String> = (0..200)
+        .filter(|i| i % 5 != 0)
+        .map(|i| format!("acct-{i}"))
+        .collect();
+    assert_eq!(ids, expected);
+    let spent: i64 = conn
+        .query_row("SELECT count(*) FROM nonces", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(spent, 200);
+}

@@ -6,13 +6,16 @@
 //! and the CLI (`pki list`, `pki revoke`, `pki crl`) sees ACME certificates
 //! as ordinary ledger rows.
 //!
-//! One connection behind a [`Mutex`]: every operation is a few
-//! microseconds of SQLite, never held across an `.await`. Several processes
-//! may share the file (a second server, the CLI): the connection is in WAL
-//! mode with a busy timeout, and every transaction that writes starts with
-//! `BEGIN IMMEDIATE`, taking the write lock first, so it waits for another
-//! writer instead of failing with "database is locked" when it upgrades a
-//! read to a write.
+//! Reads go through one connection behind a [`Mutex`]: each is a few
+//! microseconds of SQLite, never held across an `.await`. Writes go to the
+//! [`Writer`] thread, which has its own connection and puts the writes that
+//! arrive together in one transaction (group commit); a request awaits the
+//! commit of its write, so what it answered is on disk. In WAL mode the
+//! readers never wait for the writer. Several processes may share the file
+//! (a second server, the CLI): the writer's transactions start with `BEGIN
+//! IMMEDIATE`, taking the write lock first, and a busy timeout makes them
+//! wait for another process's writer instead of failing with "database is
+//! locked".
 //!
 //! Times are stored as RFC 3339 UTC text with a fixed nine-digit fraction,
 //! so comparing the text in SQL (nonce and authorization expiry) compares
@@ -27,9 +30,9 @@ use crate::model::{
 use async_trait::async_trait;
 use columns::*;
 use errors::{conflict, missing};
-use rusqlite::{params, Connection, OptionalExtension, Params, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
-use squirrel_pki::ledger::{insert_entry, LedgerEntry, Status, ENTRY_COLUMNS};
+use squirrel_pki::ledger::{insert_entry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,7 +43,7 @@ mod background;
 mod columns;
 mod errors;
 
-use background::{Checkpointer, NonceSpender};
+use background::{Checkpointer, Writer};
 
 /// Expired nonces are deleted once every this many `put_nonce` calls: one
 /// indexed range delete, amortized over the requests that made them.
@@ -51,7 +54,7 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     nonces_put: AtomicU32,
     _checkpointer: Checkpointer,
-    spender: NonceSpender,
+    writer: Writer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -76,7 +79,7 @@ impl SqliteStore {
         let checkpointer = Checkpointer::start(path)?;
         let conn = Arc::new(Mutex::new(conn));
         Ok(SqliteStore {
-            spender: NonceSpender::start(conn.clone())?,
+            writer: Writer::start(path)?,
             conn,
             nonces_put: AtomicU32::new(0),
             _checkpointer: checkpointer,
@@ -142,48 +145,63 @@ impl Store for SqliteStore {
 
     async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
         let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
-        self.spender.spend(nonce, stamp(expires), purge).await
+        let (nonce, expires) = (nonce.to_string(), stamp(expires));
+        self.writer
+            .write(move |conn| {
+                if purge {
+                    conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
+                        .execute([stamp(OffsetDateTime::now_utc())])?;
+                }
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![nonce, expires])?;
+                Ok(inserted == 1)
+            })
+            .await
     }
 
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
-        self.run(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ))?
-            .execute(params![
-                account.id,
-                account.jwk,
-                account.thumbprint,
-                account.status.name(),
-                to_json(&account.contact)?,
-                account.terms_agreed,
-                account.eab_kid,
-                stamp(account.created_at),
-            ])
-            .map_err(conflict(|e| {
-                if e.contains("accounts.thumbprint") {
-                    "an account with this key already exists".into()
-                } else {
-                    format!("an account with id {:?} already exists", account.id)
-                }
-            }))?;
-            if let Some(kid) = &account.eab_kid {
-                let bound = tx
+        let account = account.clone();
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(&format!(
+                    "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ))?
+                .execute(params![
+                    account.id,
+                    account.jwk,
+                    account.thumbprint,
+                    account.status.name(),
+                    to_json(&account.contact)?,
+                    account.terms_agreed,
+                    account.eab_kid,
+                    stamp(account.created_at),
+                ])
+                .map_err(conflict(|e| {
+                    if e.contains("accounts.thumbprint") {
+                        "an account with this key already exists".into()
+                    } else {
+                        format!("an account with id {:?} already exists", account.id)
+                    }
+                }))?;
+                if let Some(kid) = &account.eab_kid {
+                    let bound = tx
                     .prepare_cached(
                         "UPDATE eab_keys SET account_id = ?1 WHERE kid = ?2 AND account_id IS NULL",
                     )?
                     .execute(params![account.id, kid])?;
-                if bound == 0 {
-                    return Err(StoreError::Conflict(format!(
-                        "the external account binding key {kid:?} is unknown or already bound \
+                    if bound == 0 {
+                        return Err(StoreError::Conflict(format!(
+                            "the external account binding key {kid:?} is unknown or already bound \
                          to an account"
-                    )));
+                        )));
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+                Ok(())
+            })
+            .await
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
@@ -203,52 +221,58 @@ impl Store for SqliteStore {
     }
 
     async fn update_account(&self, account: &AccountRecord) -> StoreResult<()> {
-        self.run(|conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE accounts SET jwk = ?2, thumbprint = ?3, status = ?4, contact = ?5,
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE accounts SET jwk = ?2, thumbprint = ?3, status = ?4, contact = ?5,
                          terms_agreed = ?6
                      WHERE id = ?1",
-                )?
-                .execute(params![
-                    account.id,
-                    account.jwk,
-                    account.thumbprint,
-                    account.status.name(),
-                    to_json(&account.contact)?,
-                    account.terms_agreed,
-                ])
-                .map_err(conflict(|_| {
-                    "the new key belongs to another account".into()
-                }))?;
-            if changed == 0 {
-                return Err(missing("account", &account.id));
-            }
-            Ok(())
-        })
+                    )?
+                    .execute(params![
+                        account.id,
+                        account.jwk,
+                        account.thumbprint,
+                        account.status.name(),
+                        to_json(&account.contact)?,
+                        account.terms_agreed,
+                    ])
+                    .map_err(conflict(|_| {
+                        "the new key belongs to another account".into()
+                    }))?;
+                if changed == 0 {
+                    return Err(missing("account", &account.id));
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn add_eab_key(&self, key: &EabKey) -> StoreResult<()> {
-        self.run(|conn| {
-            conn.prepare_cached(&format!(
-                "INSERT INTO eab_keys ({EAB_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"
-            ))?
-            .execute(params![
-                key.kid,
-                key.name,
-                key.hmac_key,
-                stamp(key.created_at),
-                key.account_id,
-            ])
-            .map_err(conflict(|e| {
-                if e.contains("eab_keys.name") {
-                    format!("an EAB key named {:?} already exists", key.name)
-                } else {
-                    format!("an EAB key with kid {:?} already exists", key.kid)
-                }
-            }))?;
-            Ok(())
-        })
+        let key = key.clone();
+        self.writer
+            .write(move |conn| {
+                conn.prepare_cached(&format!(
+                    "INSERT INTO eab_keys ({EAB_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+                ))?
+                .execute(params![
+                    key.kid,
+                    key.name,
+                    key.hmac_key,
+                    stamp(key.created_at),
+                    key.account_id,
+                ])
+                .map_err(conflict(|e| {
+                    if e.contains("eab_keys.name") {
+                        format!("an EAB key named {:?} already exists", key.name)
+                    } else {
+                        format!("an EAB key with kid {:?} already exists", key.kid)
+                    }
+                }))?;
+                Ok(())
+            })
+            .await
     }
 
     async fn eab_key(&self, kid: &str) -> StoreResult<Option<EabKey>> {
@@ -268,21 +292,22 @@ impl Store for SqliteStore {
     }
 
     async fn remove_eab_key(&self, kid_or_name: &str) -> StoreResult<bool> {
-        self.run(|conn| {
-            // The kid first: a kid that happens to be another key's name
-            // names the key it is the kid of.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut removed = tx
-                .prepare_cached("DELETE FROM eab_keys WHERE kid = ?1")?
-                .execute([kid_or_name])?;
-            if removed == 0 {
-                removed = tx
-                    .prepare_cached("DELETE FROM eab_keys WHERE name = ?1")?
-                    .execute([kid_or_name])?;
-            }
-            tx.commit()?;
-            Ok(removed > 0)
-        })
+        let kid_or_name = kid_or_name.to_string();
+        self.writer
+            .write(move |conn| {
+                // The kid first: a kid that happens to be another key's name
+                // names the key it is the kid of.
+                let mut removed = conn
+                    .prepare_cached("DELETE FROM eab_keys WHERE kid = ?1")?
+                    .execute([&kid_or_name])?;
+                if removed == 0 {
+                    removed = conn
+                        .prepare_cached("DELETE FROM eab_keys WHERE name = ?1")?
+                        .execute([&kid_or_name])?;
+                }
+                Ok(removed > 0)
+            })
+            .await
     }
 
     async fn create_order(
@@ -290,68 +315,69 @@ impl Store for SqliteStore {
         order: &OrderRecord,
         authorizations: &[AuthzRecord],
     ) -> StoreResult<()> {
-        self.run(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO orders ({ORDER_COLS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-            ))?
-            .execute(params![
-                order.id,
-                order.account_id,
-                order.status.name(),
-                stamp(order.expires),
-                to_json(&order.identifiers)?,
-                opt_stamp(order.not_before),
-                opt_stamp(order.not_after),
-                to_json(&order.authz_ids)?,
-                opt_json(order.error.as_ref())?,
-                order.csr_der,
-                order.certificate_serial,
-                order.replaces,
-                stamp(order.created_at),
-            ])
-            .map_err(conflict(|_| {
-                format!("an order with id {:?} already exists", order.id)
-            }))?;
-            for authz in authorizations {
+        let (order, authorizations) = (order.clone(), authorizations.to_vec());
+        self.writer
+            .write(move |tx| {
                 tx.prepare_cached(&format!(
-                    "INSERT INTO authorizations ({AUTHZ_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    "INSERT INTO orders ({ORDER_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ))?
                 .execute(params![
-                    authz.id,
-                    authz.account_id,
-                    authz.identifier.kind.name(),
-                    authz.identifier.value,
-                    authz.wildcard,
-                    authz.status.name(),
-                    stamp(authz.expires),
+                    order.id,
+                    order.account_id,
+                    order.status.name(),
+                    stamp(order.expires),
+                    to_json(&order.identifiers)?,
+                    opt_stamp(order.not_before),
+                    opt_stamp(order.not_after),
+                    to_json(&order.authz_ids)?,
+                    opt_json(order.error.as_ref())?,
+                    order.csr_der,
+                    order.certificate_serial,
+                    order.replaces,
+                    stamp(order.created_at),
                 ])
                 .map_err(conflict(|_| {
-                    format!("an authorization with id {:?} already exists", authz.id)
+                    format!("an order with id {:?} already exists", order.id)
                 }))?;
-                for challenge in &authz.challenges {
+                for authz in authorizations {
                     tx.prepare_cached(&format!(
-                        "INSERT INTO challenges ({CHALLENGE_COLS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                    ))?
+                    "INSERT INTO authorizations ({AUTHZ_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))?
                     .execute(params![
-                        challenge.id,
-                        challenge.authz_id,
-                        challenge.kind.name(),
-                        challenge.token,
-                        challenge.status.name(),
-                        opt_stamp(challenge.validated),
-                        opt_json(challenge.error.as_ref())?,
+                        authz.id,
+                        authz.account_id,
+                        authz.identifier.kind.name(),
+                        authz.identifier.value,
+                        authz.wildcard,
+                        authz.status.name(),
+                        stamp(authz.expires),
                     ])
                     .map_err(conflict(|_| {
-                        format!("a challenge with id {:?} already exists", challenge.id)
+                        format!("an authorization with id {:?} already exists", authz.id)
                     }))?;
+                    for challenge in &authz.challenges {
+                        tx.prepare_cached(&format!(
+                            "INSERT INTO challenges ({CHALLENGE_COLS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        ))?
+                        .execute(params![
+                            challenge.id,
+                            challenge.authz_id,
+                            challenge.kind.name(),
+                            challenge.token,
+                            challenge.status.name(),
+                            opt_stamp(challenge.validated),
+                            opt_json(challenge.error.as_ref())?,
+                        ])
+                        .map_err(conflict(|_| {
+                            format!("a challenge with id {:?} already exists", challenge.id)
+                        }))?;
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+                Ok(())
+            })
+            .await
     }
 
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
@@ -363,17 +389,20 @@ impl Store for SqliteStore {
     }
 
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
-        self.run(|conn| {
-            if !save_order(
-                conn,
-                order,
-                order.status,
-                order.certificate_serial.as_deref(),
-            )? {
-                return Err(missing("order", &order.id));
-            }
-            Ok(())
-        })
+        let order = order.clone();
+        self.writer
+            .write(move |conn| {
+                if !save_order(
+                    conn,
+                    &order,
+                    order.status,
+                    order.certificate_serial.as_deref(),
+                )? {
+                    return Err(missing("order", &order.id));
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn orders_of_account(&self, account_id: &str, limit: usize) -> StoreResult<Vec<String>> {
@@ -445,36 +474,37 @@ impl Store for SqliteStore {
     }
 
     async fn update_authz(&self, authz: &AuthzRecord) -> StoreResult<()> {
-        self.run(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE authorizations SET status = ?2, expires = ?3 WHERE id = ?1",
-                )?
-                .execute(params![authz.id, authz.status.name(), stamp(authz.expires)])?;
-            if changed == 0 {
-                return Err(missing("authorization", &authz.id));
-            }
-            for challenge in &authz.challenges {
+        let authz = authz.clone();
+        self.writer
+            .write(move |tx| {
                 let changed = tx
                     .prepare_cached(
-                        "UPDATE challenges SET status = ?3, validated = ?4, error = ?5
-                         WHERE id = ?1 AND authz_id = ?2",
+                        "UPDATE authorizations SET status = ?2, expires = ?3 WHERE id = ?1",
                     )?
-                    .execute(params![
-                        challenge.id,
-                        authz.id,
-                        challenge.status.name(),
-                        opt_stamp(challenge.validated),
-                        opt_json(challenge.error.as_ref())?,
-                    ])?;
+                    .execute(params![authz.id, authz.status.name(), stamp(authz.expires)])?;
                 if changed == 0 {
-                    return Err(missing("challenge of this authorization", &challenge.id));
+                    return Err(missing("authorization", &authz.id));
                 }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+                for challenge in &authz.challenges {
+                    let changed = tx
+                        .prepare_cached(
+                            "UPDATE challenges SET status = ?3, validated = ?4, error = ?5
+                         WHERE id = ?1 AND authz_id = ?2",
+                        )?
+                        .execute(params![
+                            challenge.id,
+                            authz.id,
+                            challenge.status.name(),
+                            opt_stamp(challenge.validated),
+                            opt_json(challenge.error.as_ref())?,
+                        ])?;
+                    if changed == 0 {
+                        return Err(missing("challenge of this authorization", &challenge.id));
+                    }
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
@@ -507,38 +537,33 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         // The record's account wins over the entry's, as a ledger row has
         // one account column.
-        let with_account;
-        let entry = match &certificate.account_id {
-            Some(id) if certificate.entry.account.as_ref() != Some(id) => {
-                with_account = LedgerEntry {
-                    account: Some(id.clone()),
-                    ..certificate.entry.clone()
-                };
-                &with_account
-            }
-            _ => &certificate.entry,
-        };
-        self.run(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            insert_entry(&tx, entry, certificate.order_id.as_deref()).map_err(conflict(|e| {
-                if e.contains("sha256_fingerprint") {
-                    format!(
-                        "a certificate with fingerprint {} is already in the ledger",
-                        entry.sha256_fingerprint
-                    )
-                } else {
-                    format!(
-                        "a certificate with serial {} is already in the ledger",
-                        entry.serial
-                    )
+        let mut entry = certificate.entry.clone();
+        if let Some(id) = &certificate.account_id {
+            entry.account = Some(id.clone());
+        }
+        let order_id = certificate.order_id.clone();
+        let order = order.clone();
+        self.writer
+            .write(move |tx| {
+                insert_entry(tx, &entry, order_id.as_deref()).map_err(conflict(|e| {
+                    if e.contains("sha256_fingerprint") {
+                        format!(
+                            "a certificate with fingerprint {} is already in the ledger",
+                            entry.sha256_fingerprint
+                        )
+                    } else {
+                        format!(
+                            "a certificate with serial {} is already in the ledger",
+                            entry.serial
+                        )
+                    }
+                }))?;
+                if !save_order(tx, &order, OrderStatus::Valid, Some(&entry.serial))? {
+                    return Err(missing("order", &order.id));
                 }
-            }))?;
-            if !save_order(&tx, order, OrderStatus::Valid, Some(&entry.serial))? {
-                return Err(missing("order", &order.id));
-            }
-            tx.commit()?;
-            Ok(())
-        })
+                Ok(())
+            })
+            .await
     }
 
     async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
@@ -558,6 +583,7 @@ impl Store for SqliteStore {
         reason: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
+        let (serial, reason) = (serial.to_string(), reason.to_string());
         // As `squirrel pki revoke` writes it: RFC 3339 UTC, whole seconds.
         let at = at.to_offset(UtcOffset::UTC);
         let at = at
@@ -565,32 +591,32 @@ impl Store for SqliteStore {
             .unwrap_or(at)
             .format(&Rfc3339)
             .map_err(|e| StoreError::Database(format!("cannot write the time: {e}")))?;
-        self.run(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let found: Option<(String, Status)> = tx
-                .prepare_cached(&format!(
-                    "SELECT serial, status FROM certificates
+        self.writer
+            .write(move |tx| {
+                let found: Option<(String, Status)> = tx
+                    .prepare_cached(&format!(
+                        "SELECT serial, status FROM certificates
                      WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
-                ))?
-                .query_row([normal_serial_key(serial)], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let Some((stored, status)) = found else {
-                return Err(StoreError::Database(format!(
-                    "there is no certificate with serial {serial} in the ledger"
-                )));
-            };
-            if status == Status::Revoked {
-                return Err(StoreError::Conflict(format!(
-                    "certificate {stored} is already revoked"
-                )));
-            }
-            tx.prepare_cached(
-                "UPDATE certificates SET status = ?4, revoked_at = ?2, revocation_reason = ?3
+                    ))?
+                    .query_row([normal_serial_key(&serial)], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let Some((stored, status)) = found else {
+                    return Err(StoreError::Database(format!(
+                        "there is no certificate with serial {serial} in the ledger"
+                    )));
+                };
+                if status == Status::Revoked {
+                    return Err(StoreError::Conflict(format!(
+                        "certificate {stored} is already revoked"
+                    )));
+                }
+                tx.prepare_cached(
+                    "UPDATE certificates SET status = ?4, revoked_at = ?2, revocation_reason = ?3
                  WHERE serial = ?1",
-            )?
-            .execute(params![stored, at, reason, Status::Revoked])?;
-            tx.commit()?;
-            Ok(())
-        })
+                )?
+                .execute(params![stored, at, reason, Status::Revoked])?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -14,6 +14,7 @@ mod sniff_common;
 
 mod acme_clients;
 mod acme_serve;
+mod acme_webroot_clients;
 mod cipher_cli;
 mod cipher_interop;
 mod demo;

@@ -4,25 +4,24 @@
 //! - [`Checkpointer`]: copies the WAL into the database file (with an fsync
 //!   of each) every half second on its own connection, instead of inside
 //!   the commit of whichever request crossed SQLite's threshold.
-//! - [`NonceSpender`]: every request spends a nonce, one row each. Spends
-//!   that arrive together are written in one transaction (group commit):
-//!   one WAL append and one set of locks for many requests, each still
-//!   told whether its nonce was fresh.
+//! - [`Writer`]: every write of the store (a nonce spent by each request,
+//!   an order, an authorization, a certificate...) runs on this thread, and
+//!   the writes that arrive together share one transaction (group commit):
+//!   one WAL append and one set of locks for many requests, each request
+//!   answered once the transaction holding its write is committed, and a
+//!   write that fails undone alone (one savepoint each).
 
-use super::columns::stamp;
 use crate::store::{StoreError, StoreResult};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use squirrel_pki::ledger::open_connection;
 use std::path::Path;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use time::OffsetDateTime;
 
 /// How often the WAL is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// At most this many spends in one transaction.
+/// At most this many writes in one transaction.
 const MAX_BATCH: usize = 256;
 
 /// The checkpoint thread; it checkpoints once more and ends when dropped.
@@ -53,88 +52,103 @@ impl Checkpointer {
     }
 }
 
-/// One nonce to spend, and where to say whether it was fresh.
-struct Spend {
-    nonce: String,
-    expires: String,
-    purge: bool,
-    answer: tokio::sync::oneshot::Sender<StoreResult<bool>>,
+/// What a job hands back after its statements ran: called with the
+/// outcome of the batch's COMMIT, it answers the request that asked.
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// One write, run by the writer thread inside the batch's transaction:
+/// whether it succeeded (what it wrote is kept), and its answer.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Answer) + Send>;
+
+/// The group-commit thread: every write of the store goes through it, so
+/// writes that arrive together share one transaction; it ends when
+/// dropped.
+pub(super) struct Writer {
+    queue: Sender<Job>,
 }
 
-/// The group-commit thread for nonce spends; it ends when dropped.
-pub(super) struct NonceSpender {
-    queue: Sender<Spend>,
-}
-
-impl NonceSpender {
-    pub(super) fn start(conn: Arc<Mutex<Connection>>) -> Result<NonceSpender, StoreError> {
-        let (queue, spends) = channel::<Spend>();
+impl Writer {
+    /// Starts the thread with its own connection to the ledger at `path`
+    /// (reads go through the store's other connection and, in WAL mode,
+    /// never wait for this one).
+    pub(super) fn start(path: &Path) -> Result<Writer, StoreError> {
+        let mut conn = open_connection(path).map_err(|e| StoreError::Database(e.to_string()))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // The checkpointer copies the WAL; a commit never does.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let (queue, jobs) = channel::<Job>();
         std::thread::Builder::new()
-            .name("nonce-spender".into())
+            .name("ledger-writer".into())
             .spawn(move || {
-                while let Ok(first) = spends.recv() {
+                while let Ok(first) = jobs.recv() {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
-                        match spends.try_recv() {
+                        match jobs.try_recv() {
                             Ok(next) => batch.push(next),
                             Err(_) => break,
                         }
                     }
-                    let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-                    match write(&mut conn, &batch) {
-                        Ok(fresh) => {
-                            for (spend, fresh) in batch.into_iter().zip(fresh) {
-                                let _ = spend.answer.send(Ok(fresh));
-                            }
-                        }
-                        Err(e) => {
-                            for spend in batch {
-                                let _ = spend.answer.send(Err(StoreError::Database(e.to_string())));
-                            }
-                        }
-                    }
+                    run_batch(&mut conn, batch);
                 }
             })
             .map_err(|e| StoreError::Database(format!("cannot start a thread: {e}")))?;
-        Ok(NonceSpender { queue })
+        Ok(Writer { queue })
     }
 
-    /// Spends `nonce` (remembered until `expires`, a stored time); true
-    /// when it was not spent before. `purge` also forgets expired ones.
-    pub(super) async fn spend(
+    /// Runs `op` in the writer's next transaction and returns its result
+    /// once that transaction is committed. `op` runs inside a savepoint:
+    /// when it fails, what it wrote is undone and the other writes of the
+    /// batch still commit.
+    pub(super) async fn write<T: Send + 'static>(
         &self,
-        nonce: &str,
-        expires: String,
-        purge: bool,
-    ) -> StoreResult<bool> {
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let spend = Spend {
-            nonce: nonce.to_string(),
-            expires,
-            purge,
-            answer,
-        };
-        let gone = || StoreError::Database("the nonce writer stopped".into());
-        self.queue.send(spend).map_err(|_| gone())?;
+        let job: Job = Box::new(move |conn| {
+            let result = op(conn);
+            let succeeded = result.is_ok();
+            let answer: Answer = Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => result,
+                    // The statements ran but were not kept.
+                    Err(e) if result.is_ok() => Err(StoreError::Database(e)),
+                    Err(_) => result,
+                };
+                let _ = answer.send(result);
+            });
+            (succeeded, answer)
+        });
+        // A job dropped unanswered: the writer stopped, or its batch
+        // failed before this job's turn.
+        let gone = || StoreError::Database("the ledger writer could not run this write".into());
+        self.queue.send(job).map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
     }
 }
 
-/// Writes a batch in one transaction; whether each nonce was fresh.
-fn write(conn: &mut Connection, batch: &[Spend]) -> rusqlite::Result<Vec<bool>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if batch.iter().any(|s| s.purge) {
-        tx.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
-            .execute([stamp(OffsetDateTime::now_utc())])?;
-    }
-    let mut fresh = Vec::with_capacity(batch.len());
-    {
-        let mut insert =
-            tx.prepare_cached("INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)")?;
-        for spend in batch {
-            fresh.push(insert.execute(params![spend.nonce, spend.expires])? == 1);
+/// One transaction for the whole batch, one savepoint per job; every job
+/// is answered with the COMMIT's outcome.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let mut answers = Vec::with_capacity(batch.len());
+    let committed = (|| {
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for job in batch {
+            let mut savepoint = tx.savepoint()?;
+            let (succeeded, answer) = job(&savepoint);
+            answers.push(answer);
+            if succeeded {
+                savepoint.commit()?;
+            } else {
+                // Undoes what the failed job wrote; the batch goes on.
+                savepoint.rollback()?;
+                savepoint.commit()?;
+            }
         }
+        tx.commit()
+    })();
+    let outcome = committed.map_err(|e| e.to_string());
+    for answer in answers {
+        answer(outcome.clone());
     }
-    tx.commit()?;
-    Ok(fresh)
 }

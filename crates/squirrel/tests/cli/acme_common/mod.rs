@@ -9,6 +9,8 @@
 //! Each client's output is printed as it ends: see it all with
 //! `cargo test -p squirrel --test cli acme_clients -- --nocapture`.
 
+mod webroot;
+
 use crate::common::{free_port, require_tool, retry, Scratch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
