@@ -2,6 +2,8 @@
 //!
 //! - [`server`]: `squirrel serve` (tutorial steps 1, 7, 13, 16): HTTP, HTTPS,
 //!   mutual TLS, Fernet bodies, reload, limits, access log;
+//! - [`acme`]: `serve --acme`, the server's own certificate from an ACME
+//!   CA, renewed in place ([`live_cert`]);
 //! - [`client`]: `squirrel get` (steps 2 and 14): the client that trusts your
 //!   CA and explains every common HTTPS failure, and the look-only handshake
 //!   of `squirrel pki inspect https://...`; [`target`] is their one URL type,
@@ -9,6 +11,7 @@
 //!   settled.
 
 mod access;
+pub mod acme;
 pub mod check;
 pub mod client;
 pub mod diagnose;
@@ -19,11 +22,14 @@ mod head_scan;
 mod idle;
 pub mod keylog;
 mod listener;
+pub mod live_cert;
 mod membership;
 pub mod pid_file;
+mod reload;
 pub mod routes;
 pub mod server;
 pub mod site;
+mod status;
 pub mod target;
 pub mod timeouts;
 pub mod tls;

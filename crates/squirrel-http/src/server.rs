@@ -14,9 +14,13 @@ use crate::handshake::TlsVersion;
 use crate::idle::{IdleConnections, Tracked};
 use crate::keylog::KeyLogFile;
 use crate::listener::{defer_accept, listen};
+use crate::live_cert::ACME_TLS_ALPN;
 use crate::membership::Membership;
+pub use crate::reload::ReloadHandle;
+use crate::reload::{spawn_message_watcher, spawn_reloader};
 use crate::routes::{self, respond, Caller};
-use crate::site::{stamp, Site, SiteSources};
+use crate::site::{Site, SiteSources};
+pub use crate::status::Status;
 use crate::timeouts::{HeadersDone, Timeouts};
 use crate::tls::{handshake_failure, TlsShared};
 use arc_swap::ArcSwap;
@@ -36,7 +40,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 /// Limits against abuse; every one has a flag.
 #[derive(Clone, Debug)]
@@ -83,40 +87,6 @@ pub struct ServeOptions {
     pub limits: Limits,
 }
 
-/// Asks a running server to reload, as SIGHUP does (for programs that run
-/// a server in-process, like `squirrel demo`).
-#[derive(Clone)]
-pub struct ReloadHandle {
-    asked: Arc<tokio::sync::Notify>,
-    /// Counts the reloads tried (done or failed), by SIGHUP or by asking.
-    tried: Arc<tokio::sync::watch::Sender<u64>>,
-}
-
-impl Default for ReloadHandle {
-    fn default() -> Self {
-        ReloadHandle {
-            asked: Arc::default(),
-            tried: Arc::new(tokio::sync::watch::Sender::new(0)),
-        }
-    }
-}
-
-impl ReloadHandle {
-    /// Asks for a reload, without waiting for it.
-    pub fn reload(&self) {
-        self.asked.notify_one();
-    }
-
-    /// Asks for a reload and waits until it was tried (successful or not:
-    /// a failed reload keeps the previous configuration and logs why).
-    pub async fn reload_and_wait(&self) {
-        let mut tried = self.tried.subscribe();
-        tried.mark_unchanged();
-        self.reload();
-        let _ = tried.changed().await;
-    }
-}
-
 /// A bound server, ready to run.
 pub struct Server {
     reload: ReloadHandle,
@@ -126,6 +96,10 @@ pub struct Server {
     sources: Arc<SiteSources>,
     shared: Arc<TlsShared>,
     limits: Limits,
+    /// SIGHUP, listened for from `bind` on: a SIGHUP sent as soon as the
+    /// server says it listens must reload it, not end it (the signal's
+    /// default action).
+    hangups: Option<tokio::signal::unix::Signal>,
 }
 
 impl Server {
@@ -164,7 +138,9 @@ impl Server {
         })?;
         let local_addr = listener.local_addr()?;
         defer_accept(&listener, options.limits.handshake_timeout);
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         Ok(Server {
+            hangups,
             reload: ReloadHandle::default(),
             listener,
             local_addr,
@@ -185,47 +161,28 @@ impl Server {
         self.local_addr
     }
 
+    /// What the server serves, for telling: URL, banner. Stays true
+    /// across reloads and renewals, after `run` took the server.
+    pub fn status(&self) -> Status {
+        Status {
+            state: self.state.clone(),
+            local_addr: self.local_addr,
+        }
+    }
+
     /// The URL members use.
     pub fn url(&self) -> String {
-        let site = self.state.load();
-        let ip = self.local_addr.ip();
-        let host = match (&site.cert, ip.is_loopback() || ip.is_unspecified()) {
-            (Some(cert), true) if cert.first_dns_name.is_some() => {
-                cert.first_dns_name.clone().unwrap_or_default()
-            }
-            _ if ip.is_ipv6() => format!("[{ip}]"),
-            _ => ip.to_string(),
-        };
-        let scheme = if site.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{host}:{}", self.local_addr.port())
+        self.status().url()
     }
 
     /// The start-up line: what is served where.
     pub fn banner(&self) -> String {
-        let site = self.state.load();
-        let mut line = format!("Serving the secret on {}", self.url());
-        match &site.cert {
-            Some(cert) => {
-                line.push_str(&format!(
-                    " (TLS 1.3/1.2; certificate {}, valid until {}",
-                    cert.holder, cert.not_after
-                ));
-                if site.members_only {
-                    line.push_str("; members only: a client certificate is required");
-                }
-                line.push(')');
-            }
-            None => line.push_str(" (plain HTTP)"),
-        }
-        if site.fernet.is_some() {
-            line.push_str(", each body a fresh Fernet token");
-        }
-        line
+        self.status().banner()
     }
 
     /// True when the secret travels in clear.
     pub fn is_plain_http(&self) -> bool {
-        self.state.load().tls.is_none()
+        self.status().is_plain_http()
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets
@@ -239,9 +196,16 @@ impl Server {
             shared,
             limits,
             reload,
+            hangups,
             ..
         } = self;
-        spawn_reloader(state.clone(), sources.clone(), shared.clone(), reload);
+        spawn_reloader(
+            state.clone(),
+            sources.clone(),
+            shared.clone(),
+            reload,
+            hangups,
+        );
         let handshake_timeouts = Arc::new(AtomicU64::new(0));
         spawn_timeout_reporter(handshake_timeouts.clone(), limits.handshake_timeout);
         if let Some(path) = sources.message_file() {
@@ -416,6 +380,11 @@ impl Connection {
             }
         };
         let conn = stream.get_ref().1;
+        if conn.alpn_protocol() == Some(ACME_TLS_ALPN) {
+            // A tls-alpn-01 validation ends with its handshake (RFC 8737 §3).
+            debug!("answered a tls-alpn-01 validation from {}", self.peer);
+            return;
+        }
         let tls_version = conn
             .protocol_version()
             .and_then(TlsVersion::from_rustls)
@@ -528,71 +497,6 @@ fn report_timeouts(count: &AtomicU64, limit: Duration) {
     if n > 0 {
         warn!("{n} TLS handshake(s) timed out after {limit:?} since the last report");
     }
-}
-
-fn spawn_reloader(
-    state: Arc<ArcSwap<Site>>,
-    sources: Arc<SiteSources>,
-    shared: Arc<TlsShared>,
-    asked: ReloadHandle,
-) {
-    tokio::spawn(async move {
-        let mut hangups =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        if hangups.is_none() {
-            warn!("cannot listen for SIGHUP: reload by restarting");
-        }
-        loop {
-            let why = tokio::select! {
-                Some(()) = next_hangup(&mut hangups) => "SIGHUP",
-                () = asked.asked.notified() => "asked",
-            };
-            let sources = sources.clone();
-            let shared = shared.clone();
-            match tokio::task::spawn_blocking(move || sources.load(&shared)).await {
-                Ok(Ok(site)) => {
-                    state.store(Arc::new(site));
-                    info!("reloaded certificate, key, client CA, CRL and message ({why})");
-                }
-                Ok(Err(e)) => error!("reload failed, keeping the previous configuration: {e}"),
-                Err(e) => error!("reload failed, keeping the previous configuration: {e}"),
-            }
-            asked.tried.send_modify(|n| *n += 1);
-        }
-    });
-}
-
-/// The next SIGHUP, or never when it cannot be listened for.
-async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match hangups.as_mut() {
-        Some(h) => h.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<SiteSources>, path: PathBuf) {
-    tokio::spawn(async move {
-        let mut last = stamp(&path);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tick.tick().await;
-            let now = stamp(&path);
-            if now == last {
-                continue;
-            }
-            last = now;
-            match sources.load_message() {
-                Ok(message) => {
-                    let site = state.load();
-                    if site.message != message {
-                        state.store(Arc::new(site.with_message(message)));
-                        info!("the secret changed: {} was re-read", path.display());
-                    }
-                }
-                Err(e) => error!("keeping the previous secret: {e}"),
-            }
-        }
-    });
 }
 
 /// Listens for SIGTERM and SIGINT (Ctrl-C); the future completes on the

@@ -65,7 +65,7 @@ impl SiteSources {
         let (tls, cert, members) = match &self.tls {
             Some(files) => {
                 let loaded = tls::load(files, shared)?;
-                (Some(loaded.config), Some(loaded.facts), loaded.members)
+                (Some(loaded.config), loaded.facts, loaded.members)
             }
             None => (None, None, None),
         };

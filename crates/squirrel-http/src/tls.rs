@@ -5,6 +5,7 @@
 //! cache and tickets that survive a reload.
 
 use crate::error::ServeError;
+use crate::live_cert::{LiveCert, ACME_TLS_ALPN};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::danger::ClientCertVerifier;
@@ -34,6 +35,10 @@ pub struct TlsFiles {
     /// Accept a client CA without extensions, like the tutorial's, with a
     /// warning (`--legacy-ca`).
     pub legacy_client_ca: bool,
+    /// `serve --acme`: the certificate comes from an ACME CA and changes in
+    /// place; `cert` and `key` are then its copies in the state folder,
+    /// named in messages only.
+    pub live: Option<Arc<LiveCert>>,
 }
 
 /// What lives across reloads: resumption state and the key log.
@@ -144,7 +149,8 @@ pub struct CertFacts {
 /// A server configuration and what the server tells and checks about it.
 pub struct Loaded {
     pub config: Arc<ServerConfig>,
-    pub facts: CertFacts,
+    /// None while an ACME certificate is still being obtained.
+    pub facts: Option<CertFacts>,
     /// Members only: the client verifier and its generation.
     pub members: Option<Members>,
 }
@@ -175,34 +181,16 @@ fn judge_client_ca(der: &[u8], path: &Path, legacy: bool) -> Result<(), ServeErr
 /// Reads the certificate and key (and client CA, CRL) and builds a rustls
 /// server configuration.
 pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> {
-    let chain = read_certs(&files.cert, "--cert")?;
-    let key_text = files::read(&files.key)?;
-    let key = PrivateKey::from_pem(&key_text, files.key_passphrase.as_ref())
-        .map_err(|e| e.in_file(&files.key))?;
-    let leaf = describe::parse_certificate(&chain[0]).map_err(|e| e.in_file(&files.cert))?;
-    if leaf.public_key().raw != key.public_key_der().as_slice() {
-        return Err(ServeError::invalid(
-            format!(
-                "the key {} does not match the certificate {} ({})",
-                files.key.display(),
-                files.cert.display(),
-                describe::short_name(leaf.subject())
-            ),
-            "give the key that was made with this certificate (squirrel pki issue writes NAME.pem and NAME-key.pem)",
-        ));
-    }
-    let summary = describe::summarize(&chain[0], squirrel_pki::ca::now())
-        .map_err(|e| e.in_file(&files.cert))?;
-    let facts = CertFacts {
-        sentence: summary.sentence.clone(),
-        holder: describe::short_name(leaf.subject()),
-        not_after: describe::human_time(leaf.validity().not_after.to_datetime()),
-        first_dns_name: describe::typed_alt_names(&leaf)
-            .into_iter()
-            .find_map(|n| match n {
-                squirrel_pki::AltName::Dns(d) if !d.starts_with('*') => Some(d),
-                _ => None,
-            }),
+    let identity = match &files.live {
+        Some(live) => Identity::Live(live.clone()),
+        None => Identity::Files(Box::new(read_identity(files)?)),
+    };
+    let facts = match &identity {
+        Identity::Files(pair) => Some(cert_facts(&pair.0[0], &files.cert)?),
+        Identity::Live(live) => match live.current() {
+            Some(key) => Some(cert_facts(&key.cert[0], &files.cert)?),
+            None => None,
+        },
     };
     let builder = ServerConfig::builder_with_provider(shared.provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -249,16 +237,26 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
             builder.with_no_client_auth()
         }
     };
-    let chain_der: Vec<CertificateDer<'static>> =
-        chain.into_iter().map(CertificateDer::from).collect();
-    let mut config = builder
-        .with_single_cert(chain_der, key.to_rustls())
-        .map_err(|e| ServeError::File {
-            path: files.key.clone(),
-            problem: format!("rustls refused the certificate and key: {e}"),
-        })?;
+    let mut config = match identity {
+        Identity::Files(pair) => {
+            let (chain, key) = *pair;
+            let chain_der: Vec<CertificateDer<'static>> =
+                chain.into_iter().map(CertificateDer::from).collect();
+            builder
+                .with_single_cert(chain_der, key.to_rustls())
+                .map_err(|e| ServeError::File {
+                    path: files.key.clone(),
+                    problem: format!("rustls refused the certificate and key: {e}"),
+                })?
+        }
+        Identity::Live(live) => builder.with_cert_resolver(live.resolver()),
+    };
     // curl --http1.0 offers only http/1.0; nginx accepts it too.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"http/1.0".to_vec()];
+    if files.live.is_some() {
+        // Offered by ACME validators alone, which no other client does.
+        config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+    }
     config.ignore_client_order = true;
     let (session_storage, ticketer, generation) = shared.resumption_for(members_trust)?;
     config.session_storage = session_storage;
@@ -273,6 +271,52 @@ pub fn load(files: &TlsFiles, shared: &TlsShared) -> Result<Loaded, ServeError> 
             verifier,
             generation,
         }),
+    })
+}
+
+/// Where the server's certificate comes from.
+enum Identity {
+    /// `--cert` and `--key`: the chain (DER) and the key.
+    Files(Box<(Vec<Vec<u8>>, PrivateKey)>),
+    /// `--acme`: whatever the ACME client put there last.
+    Live(Arc<LiveCert>),
+}
+
+/// Reads `--cert` and `--key` and checks that they belong together.
+fn read_identity(files: &TlsFiles) -> Result<(Vec<Vec<u8>>, PrivateKey), ServeError> {
+    let chain = read_certs(&files.cert, "--cert")?;
+    let key_text = files::read(&files.key)?;
+    let key = PrivateKey::from_pem(&key_text, files.key_passphrase.as_ref())
+        .map_err(|e| e.in_file(&files.key))?;
+    let leaf = describe::parse_certificate(&chain[0]).map_err(|e| e.in_file(&files.cert))?;
+    if leaf.public_key().raw != key.public_key_der().as_slice() {
+        return Err(ServeError::invalid(
+            format!(
+                "the key {} does not match the certificate {} ({})",
+                files.key.display(),
+                files.cert.display(),
+                describe::short_name(leaf.subject())
+            ),
+            "give the key that was made with this certificate (squirrel pki issue writes NAME.pem and NAME-key.pem)",
+        ));
+    }
+    Ok((chain, key))
+}
+
+/// What the server tells about its certificate `der` (read from `path`).
+pub fn cert_facts(der: &[u8], path: &Path) -> Result<CertFacts, ServeError> {
+    let leaf = describe::parse_certificate(der).map_err(|e| e.in_file(path))?;
+    let summary = describe::summarize(der, squirrel_pki::ca::now()).map_err(|e| e.in_file(path))?;
+    Ok(CertFacts {
+        sentence: summary.sentence.clone(),
+        holder: describe::holder_name(der).unwrap_or_else(|| describe::short_name(leaf.subject())),
+        not_after: describe::human_time(leaf.validity().not_after.to_datetime()),
+        first_dns_name: describe::typed_alt_names(&leaf)
+            .into_iter()
+            .find_map(|n| match n {
+                squirrel_pki::AltName::Dns(d) if !d.starts_with('*') => Some(d),
+                _ => None,
+            }),
     })
 }
 

@@ -453,6 +453,7 @@ async fn a_member_revoked_by_a_reload_loses_the_connections_it_holds() {
     let files = TlsFiles {
         crl: Some(crl.clone()),
         legacy_client_ca: false,
+        live: None,
         ..pki.files.clone()
     };
     let server = Running::start(Some(files)).await;

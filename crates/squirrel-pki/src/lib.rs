@@ -26,6 +26,7 @@ mod legacy_pem;
 pub mod names;
 pub mod passphrase;
 pub mod pem_file;
+pub mod renew;
 pub mod revoke;
 pub mod sign;
 pub mod strict;

@@ -20,6 +20,10 @@ use std::fmt;
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
+/// How far before its signing a certificate starts: clients whose clock is
+/// a little behind accept it too.
+pub const BACKDATE: Duration = Duration::minutes(5);
+
 /// Default lifetime of a leaf certificate: Let's Encrypt's 90 days.
 pub const DEFAULT_LEAF_DAYS: u32 = 90;
 
@@ -216,7 +220,7 @@ impl CertificateAuthority {
             .iter()
             .map(AltName::to_san)
             .collect::<Result<_>>()?;
-        params.not_before = now - Duration::minutes(5);
+        params.not_before = now - BACKDATE;
         params.not_after = not_after;
         params.serial_number = Some(serial);
         params.is_ca = IsCa::ExplicitNoCa;

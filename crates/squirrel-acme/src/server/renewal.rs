@@ -29,7 +29,10 @@ pub(crate) async fn info(acme: &Acme, cert_id: &str) -> Result<Reply, Problem> {
 }
 
 /// The suggested window: a ninth of the lifetime starting at two thirds of
-/// it; for a revoked certificate, a window already past (renew now).
+/// it; for a revoked certificate, a window already past (renew now). The
+/// lifetime counts from the signing, not from the backdated notBefore: a
+/// certificate of a few minutes (`--cert-minutes`) would otherwise be due
+/// the moment it is issued.
 fn window(
     record: &CertificateRecord,
     now: OffsetDateTime,
@@ -47,8 +50,9 @@ fn window(
     };
     let not_before = parse(&record.entry.not_before)?;
     let not_after = parse(&record.entry.not_after)?;
-    let lifetime = not_after - not_before;
-    let start = not_before + lifetime * 2 / 3;
+    let signed = (not_before + squirrel_pki::sign::BACKDATE).min(not_after);
+    let lifetime = not_after - signed;
+    let start = signed + lifetime * 2 / 3;
     Ok((start, start + lifetime / 9))
 }
 

@@ -59,6 +59,7 @@ pub fn make_pki(dir: &Path) -> Pki {
             client_ca: Some(ca_files.cert.clone()),
             crl: None,
             legacy_client_ca: false,
+            live: None,
         },
         member_chain: vec![alice.issued.der],
         member_key: alice.key_path,

@@ -84,16 +84,16 @@ pub fn run(mut args: GetArgs) -> Result<ExitCode> {
 /// `get --json`: what the fetch learnt, in one object.
 fn json_report(target: &Target, fetched: &client::Fetched, body: &[u8], decrypted: bool) -> String {
     let tls = fetched.tls.as_ref().map(|tls| {
-        let sentence = tls
+        let summary = tls
             .chain
             .first()
-            .and_then(|leaf| squirrel_pki::describe::summarize(leaf, squirrel_pki::ca::now()).ok())
-            .map(|summary| summary.sentence);
+            .and_then(|leaf| squirrel_pki::describe::summarize(leaf, squirrel_pki::ca::now()).ok());
         serde_json::json!({
             "version": tls.version.to_string(),
             "cipher_suite": tls.cipher_suite,
             "alpn": tls.alpn,
-            "certificate": sentence,
+            "certificate": summary.as_ref().map(|s| s.sentence.clone()),
+            "serial": summary.map(|s| s.serial.replace(':', "")),
         })
     });
     let headers: Vec<_> = fetched

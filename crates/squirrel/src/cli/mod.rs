@@ -11,6 +11,7 @@ pub mod passphrase;
 pub mod pki;
 pub mod progress;
 pub mod serve;
+pub mod serve_acme;
 pub mod serve_config;
 pub mod shell;
 pub mod sniff;

@@ -1,9 +1,13 @@
 //! `squirrel serve`: flags in, `squirrel-http` does the serving.
 
 use super::passphrase::PassArgs;
+use super::serve_acme;
 use super::serve_config::{self, Settings, UsageError};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
+use squirrel_http::acme::state::StatePaths;
+use squirrel_http::acme::AcmeConfig;
+use squirrel_http::live_cert::LiveCert;
 use squirrel_http::pid_file::{self, PidFile};
 use squirrel_http::{MessageSource, ServeOptions, Server, SiteSources, TlsFiles};
 use std::path::PathBuf;
@@ -62,6 +66,29 @@ pub struct ServeArgs {
     /// Accept a --client-ca without CA extensions, like the tutorial's (with a warning).
     #[arg(long)]
     pub legacy_ca: bool,
+    /// Get the certificate from this ACME CA (its directory URL) and renew it in place, instead
+    /// of --cert/--key; needs --acme-ca and --domain. Kept in $SQUIRREL_HOME/acme.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["cert", "key"])]
+    pub acme: Option<String>,
+    /// The CA certificate that the ACME server's HTTPS chains to (`pki ca serve` prints it).
+    #[arg(long, value_name = "FILE")]
+    pub acme_ca: Option<PathBuf>,
+    /// A name to certify over ACME, DNS name or IP address (repeatable); proven by
+    /// tls-alpn-01 on --listen, or http-01 with --http01-listen.
+    #[arg(long = "domain", value_name = "NAME")]
+    pub domains: Vec<String>,
+    /// Contact address of the ACME account.
+    #[arg(long, value_name = "EMAIL")]
+    pub acme_email: Option<String>,
+    /// External account binding: the key id (`squirrel pki ca eab add` prints it).
+    #[arg(long, value_name = "ID", requires = "acme_eab_hmac_env")]
+    pub acme_eab_kid: Option<String>,
+    /// External account binding: environment variable VAR holds the HMAC key (base64url).
+    #[arg(long, value_name = "VAR", requires = "acme_eab_kid")]
+    pub acme_eab_hmac_env: Option<String>,
+    /// Prove control of the names by http-01 on ADDR (e.g. 0.0.0.0:80) instead of tls-alpn-01.
+    #[arg(long, value_name = "ADDR")]
+    pub http01_listen: Option<String>,
     /// Bodies are fresh Fernet tokens of the secret, key from env VAR: --fernet-key-env [VAR]
     /// (default SECRET_KEY).
     #[arg(long, value_name = "VAR", num_args = 0..=1, default_missing_value = "SECRET_KEY")]
@@ -122,9 +149,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         },
     };
     super::logging::init(settings.quiet, settings.verbose);
-    let options = options(&settings)?;
+    let acme = settings.acme.as_ref().map(serve_acme::config).transpose()?;
+    let live = acme.as_ref().map(|_| LiveCert::new());
+    let options = options(&settings, acme.as_ref().zip(live.as_ref()))?;
     if args.check_config {
-        return check(&settings, &options);
+        return check(&settings, &options, acme.as_ref());
     }
     if let Some(path) = &settings.pid_file {
         squirrel_http::check::folder_exists(path, "--pid-file")?;
@@ -158,11 +187,26 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let keylog = settings.keylog.clone();
     let pid_path = settings.pid_file.clone();
     runtime.block_on(async move {
+        let acme = match (acme, live) {
+            (Some(config), Some(live)) => Some(serve_acme::Acme::prepare(config, live).await?),
+            _ => None,
+        };
         let server = Server::bind(options).await?;
         // Written once the server listens; removed when `pid` drops.
         let pid = pid_path.as_deref().map(PidFile::write).transpose()?;
-        println!("{}", server.banner());
-        if server.is_plain_http() {
+        let stop = squirrel_http::server::stop_signal()?;
+        let status = server.status();
+        let reload = server.reload_handle();
+        let running = tokio::spawn(server.run(async {
+            let signal = stop.await;
+            tracing::info!("{signal} received");
+        }));
+        if let Some(acme) = acme {
+            // The server answers the CA's validation while it waits.
+            acme.run(reload).await?;
+        }
+        println!("{}", status.banner());
+        if status.is_plain_http() {
             tracing::warn!(
                 "plain HTTP: anyone on the path can read the secret (tutorial step 3); serve HTTPS with --cert and --key"
             );
@@ -170,13 +214,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         if let Some(path) = &keylog {
             tracing::warn!("TLS secrets are written to {}: whoever reads it can decrypt the traffic", path.display());
         }
-        let stop = squirrel_http::server::stop_signal()?;
-        server
-            .run(async {
-                let signal = stop.await;
-                tracing::info!("{signal} received");
-            })
-            .await?;
+        running.await.context("the server stopped unexpectedly")??;
         drop(pid);
         Ok(ExitCode::SUCCESS)
     })
@@ -184,25 +222,43 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 
 /// What the server is asked to serve: the settings with the key's
 /// passphrase and the Fernet keys read.
-fn options(settings: &Settings) -> Result<ServeOptions> {
+fn options(
+    settings: &Settings,
+    acme: Option<(&AcmeConfig, &Arc<LiveCert>)>,
+) -> Result<ServeOptions> {
     let tls = match &settings.tls {
         Some(tls) => {
-            let pass = PassArgs {
-                pass_file: tls.key_pass_file.clone(),
-                pass_env: tls.key_pass_env.clone(),
-                no_pass: tls.no_pass,
+            // Under --acme the certificate lives in memory; its files in
+            // the state folder are named in messages.
+            let (cert, key, key_passphrase, live) = match (&tls.cert_key, acme) {
+                (_, Some((config, live))) => {
+                    let paths =
+                        StatePaths::new(&config.state_root, &config.directory, &config.domains);
+                    (paths.cert, paths.key, None, Some(live.clone()))
+                }
+                (Some((cert, key)), None) => {
+                    let pass = PassArgs {
+                        pass_file: tls.key_pass_file.clone(),
+                        pass_env: tls.key_pass_env.clone(),
+                        no_pass: tls.no_pass,
+                    };
+                    let passphrase = if tls.no_pass {
+                        None
+                    } else {
+                        pass.passphrase_for(key, "server key")?
+                    };
+                    (cert.clone(), key.clone(), passphrase, None)
+                }
+                (None, None) => bail!("no certificate: give --cert and --key, or --acme"),
             };
             Some(TlsFiles {
-                cert: tls.cert.clone(),
-                key: tls.key.clone(),
-                key_passphrase: if tls.no_pass {
-                    None
-                } else {
-                    pass.passphrase_for(&tls.key, "server key")?
-                },
+                cert,
+                key,
+                key_passphrase,
                 client_ca: tls.client_ca.clone(),
                 crl: tls.crl.clone(),
                 legacy_client_ca: tls.legacy_ca,
+                live,
             })
         }
         None => None,
@@ -227,12 +283,16 @@ fn options(settings: &Settings) -> Result<ServeOptions> {
 }
 
 /// `--check-config`: load everything, bind nothing, say what would be served.
-fn check(settings: &Settings, options: &ServeOptions) -> Result<ExitCode> {
+fn check(
+    settings: &Settings,
+    options: &ServeOptions,
+    acme: Option<&AcmeConfig>,
+) -> Result<ExitCode> {
     let checked = squirrel_http::check::check(options)?;
     if let Some(path) = &settings.pid_file {
         squirrel_http::check::folder_exists(path, "--pid-file")?;
     }
-    let mut how = vec![if checked.certificate.is_some() {
+    let mut how = vec![if checked.certificate.is_some() || acme.is_some() {
         "HTTPS"
     } else {
         "plain HTTP"
@@ -247,6 +307,13 @@ fn check(settings: &Settings, options: &ServeOptions) -> Result<ExitCode> {
     println!("  listen: {} ({})", checked.addr, how.join(", "));
     if let Some(sentence) = &checked.certificate {
         println!("  certificate: {sentence}");
+    }
+    if let Some(acme) = acme {
+        println!(
+            "  certificate: from the ACME CA {} for {} (not contacted by --check-config)",
+            acme.directory,
+            acme.domains.join(", ")
+        );
     }
     match &settings.message {
         MessageSource::File(path) => println!(

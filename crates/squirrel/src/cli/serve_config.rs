@@ -45,6 +45,13 @@ struct FileConfig {
     quiet: Option<bool>,
     verbose: Option<u8>,
     pid_file: Option<PathBuf>,
+    acme: Option<String>,
+    acme_ca: Option<PathBuf>,
+    domain: Option<Vec<String>>,
+    acme_email: Option<String>,
+    acme_eab_kid: Option<String>,
+    acme_eab_hmac_env: Option<String>,
+    http01_listen: Option<String>,
 }
 
 /// A mistake on the command line alone: clap's exit code 2.
@@ -61,8 +68,9 @@ impl std::error::Error for UsageError {}
 
 /// The HTTPS part of the settings.
 pub struct TlsSettings {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    /// `--cert` and `--key`; None under `--acme`, whose files the ACME
+    /// client keeps in its state folder.
+    pub cert_key: Option<(PathBuf, PathBuf)>,
     pub key_pass_file: Option<PathBuf>,
     pub key_pass_env: Option<String>,
     pub no_pass: bool,
@@ -71,11 +79,23 @@ pub struct TlsSettings {
     pub legacy_ca: bool,
 }
 
+/// `--acme`: where the certificate comes from instead of --cert/--key.
+pub struct AcmeSettings {
+    pub directory: String,
+    pub ca: PathBuf,
+    pub domains: Vec<String>,
+    pub email: Option<String>,
+    /// Key id and the variable holding the HMAC key.
+    pub eab: Option<(String, String)>,
+    pub http01_listen: Option<String>,
+}
+
 /// Command line, environment and file, merged.
 pub struct Settings {
     pub listen: String,
     pub message: MessageSource,
     pub tls: Option<TlsSettings>,
+    pub acme: Option<AcmeSettings>,
     pub fernet_key_env: Option<String>,
     pub keylog: Option<PathBuf>,
     pub limits: Limits,
@@ -162,6 +182,7 @@ impl Loaded {
             &mut c.crl,
             &mut c.keylog,
             &mut c.pid_file,
+            &mut c.acme_ca,
         ]
         .into_iter()
         .flatten()
@@ -237,6 +258,16 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
     let client_ca = pick(&args.client_ca, &f.client_ca);
     let crl = pick(&args.crl, &f.crl);
     let legacy_ca = args.legacy_ca || f.legacy_ca.unwrap_or(false);
+    let acme = acme_settings(args, f, &mistake)?;
+    if acme.is_some() && (cert.is_some() || key.is_some()) {
+        return Err(mistake(
+            "acme and cert/key are both set: the certificate comes from one of them; keep one"
+                .into(),
+            cert.in_file() || key.in_file(),
+        ));
+    }
+    // Under --acme the certificate is there without --cert.
+    let has_cert = cert.is_some() || acme.is_some();
     let requirements = [
         ("cert", cert.is_some(), "key", key.is_some(), cert.in_file()),
         ("key", key.is_some(), "cert", cert.is_some(), key.in_file()),
@@ -244,7 +275,7 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
             "client-ca",
             client_ca.is_some(),
             "cert",
-            cert.is_some(),
+            has_cert,
             client_ca.in_file(),
         ),
         (
@@ -290,19 +321,18 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
             f.no_pass.unwrap_or(false),
         )
     };
-    let tls = match (cert.value(), key.value()) {
-        (Some(cert), Some(key)) => Some(TlsSettings {
-            cert,
-            key,
-            key_pass_file,
-            key_pass_env,
-            no_pass,
-            client_ca: client_ca.value(),
-            crl: crl.value(),
-            legacy_ca,
-        }),
-        _ => None,
-    };
+    let cert_key = cert.value().zip(key.value());
+    // HTTPS with --cert and --key, or with a certificate from --acme.
+    let https = cert_key.is_some() || acme.is_some();
+    let tls = https.then(|| TlsSettings {
+        cert_key,
+        key_pass_file,
+        key_pass_env,
+        no_pass,
+        client_ca: client_ca.value(),
+        crl: crl.value(),
+        legacy_ca,
+    });
     let fernet_key_env = match (&args.fernet_key_env, &f.fernet_key_env) {
         (Some(var), _) => Some(fernet_var(var, "--fernet-key-env")?),
         (None, Some(var)) => {
@@ -343,6 +373,7 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
         listen,
         message,
         tls,
+        acme,
         fernet_key_env,
         keylog: args.keylog.clone().or_else(|| f.keylog.clone()),
         limits,
@@ -351,6 +382,77 @@ pub fn settings(args: &ServeArgs) -> Result<Settings> {
         verbose,
         pid_file: args.pid_file.clone().or_else(|| f.pid_file.clone()),
     })
+}
+
+/// `--acme` and its companions, from the command line or the file.
+fn acme_settings(
+    args: &ServeArgs,
+    f: &FileConfig,
+    mistake: &dyn Fn(String, bool) -> anyhow::Error,
+) -> Result<Option<AcmeSettings>> {
+    let directory = pick(&args.acme, &f.acme);
+    let ca = pick(&args.acme_ca, &f.acme_ca);
+    let domains = if args.domains.is_empty() {
+        pick(&None, &f.domain)
+    } else {
+        Picked::Flag(args.domains.clone())
+    };
+    let email = pick(&args.acme_email, &f.acme_email);
+    let kid = pick(&args.acme_eab_kid, &f.acme_eab_kid);
+    let hmac_env = pick(&args.acme_eab_hmac_env, &f.acme_eab_hmac_env);
+    let http01 = pick(&args.http01_listen, &f.http01_listen);
+    let Some(url) = directory.value() else {
+        for (name, given, in_file) in [
+            ("acme-ca", ca.is_some(), ca.in_file()),
+            ("domain", domains.is_some(), domains.in_file()),
+            ("acme-email", email.is_some(), email.in_file()),
+            ("acme-eab-kid", kid.is_some(), kid.in_file()),
+            ("http01-listen", http01.is_some(), http01.in_file()),
+        ] {
+            if given {
+                return Err(mistake(
+                    format!(
+                        "--{name} was given without --acme: add --acme https://CA/acme/directory"
+                    ),
+                    in_file,
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    if !url.starts_with("https://") {
+        return Err(mistake(
+            format!("--acme {url:?} is not an https:// URL; give the CA's directory URL, e.g. https://127.0.0.1:8443/acme/directory (squirrel pki ca serve prints it)"),
+            directory.in_file(),
+        ));
+    }
+    let Some(ca_path) = ca.value() else {
+        return Err(mistake(
+            "--acme needs --acme-ca FILE: the CA certificate its HTTPS chains to (squirrel pki ca serve prints 'Clients must trust: FILE')".into(),
+            directory.in_file(),
+        ));
+    };
+    let domains = domains.value().unwrap_or_default();
+    if domains.is_empty() {
+        return Err(mistake(
+            "--acme needs at least one --domain NAME: the names to certify (e.g. --domain localhost)".into(),
+            directory.in_file(),
+        ));
+    }
+    if kid.is_some() != hmac_env.is_some() {
+        return Err(mistake(
+            "acme-eab-kid and acme-eab-hmac-env go together: give both, or neither".into(),
+            true,
+        ));
+    }
+    Ok(Some(AcmeSettings {
+        directory: url,
+        ca: ca_path,
+        domains,
+        email: email.value(),
+        eab: kid.value().zip(hmac_env.value()),
+        http01_listen: http01.value(),
+    }))
 }
 
 /// A value from the command line or from the file.

@@ -3,7 +3,7 @@
 use crate::common::{require_root, require_tool, NobodyDir, Scratch};
 use std::io::{BufRead, Read};
 
-const CHAPTERS: [&str; 7] = [
+const CHAPTERS: [&str; 8] = [
     "Chapter 1: Plain HTTP: the spy reads the secret",
     "Chapter 2: Caesar: a cipher a child can break",
     "Chapter 3: Fernet: a real cipher, and a shared key",
@@ -11,6 +11,7 @@ const CHAPTERS: [&str; 7] = [
     "Chapter 5: Your own certificate authority",
     "Chapter 6: HTTPS: trust your CA, hide the secret",
     "Chapter 7: Members only: client certificates and revocation",
+    "Chapter 8: The CA makes you prove it",
 ];
 
 /// squirrel demo with TMPDIR inside the scratch directory, so that what it
@@ -71,6 +72,16 @@ fn the_whole_story_plays_and_cleans_up() {
         "{out}"
     );
     assert!(
+        out.contains("the server answers with a\n  certificate holding the proof (tls-alpn-01)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "The spy saw 2 handshakes for localhost (the CA's proof and the member's fetch)"
+        ),
+        "{out}"
+    );
+    assert!(
         out.contains("Every server was stopped and every temporary file removed.\n"),
         "{out}"
     );
@@ -97,6 +108,13 @@ fn json_summary_and_a_single_chapter() {
     assert!(v["seconds"].as_f64().unwrap() > 0.0);
     let (code, _, err) = demo(&s, &["--chapter", "9"]);
     assert_eq!(code, 2, "{err}");
+    // The ACME chapter: the certificate the member saw is the one the CA signed.
+    let (code, out, err) = demo(&s, &["--json", "--chapter", "8"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let facts = &v["chapters"][0]["facts"];
+    assert_eq!(facts["handshakes"], 2, "{v}");
+    assert_eq!(facts["serial"].as_str().unwrap().len(), 32, "{v}");
 }
 
 #[test]

@@ -28,6 +28,8 @@ mod pki_postgres;
 mod pki_prompt;
 mod pki_verify;
 mod readme;
+mod serve_acme;
+mod serve_acme_options;
 mod serve_config;
 mod serve_get;
 mod serve_members;

@@ -404,3 +404,117 @@ fn inspect_a_live_server_and_judge_its_chain() {
     );
     assert_eq!(json["chain"].as_array().unwrap().len(), 1);
 }
+
+/// `pki renew CERT`: a new key and certificate for the same names,
+/// profile and lifetime, in place; the ledger keeps both.
+#[test]
+fn renew_replaces_a_certificate_and_its_key_in_place() {
+    let s = Scratch::new();
+    s.init_ca(&["--cn", "my-ca.com"]);
+    let old = s.issue(&["localhost", "127.0.0.1", "--days", "30"]);
+    let client = s.issue(&["alice", "--client"]);
+    let old_key = std::fs::read_to_string(s.path("localhost+1-key.pem")).unwrap();
+    let out = s.ok(&["pki", "renew", "localhost+1.pem", "--pass-file", "pw"]);
+    assert!(
+        out.contains(&format!("Renewed localhost, 127.0.0.1 (serial {old}")),
+        "{out}"
+    );
+    let new = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  serial: "))
+        .unwrap_or_else(|| panic!("no serial in {out}"));
+    assert_ne!(new, old);
+    let key = s.path("localhost+1-key.pem");
+    assert_eq!(mode(&key), 0o600);
+    assert_ne!(std::fs::read_to_string(&key).unwrap(), old_key, "a new key");
+    // The key fits the certificate; the names and lifetime are the old ones.
+    let pubkey = |args: &[&str]| s.openssl(args);
+    assert_eq!(
+        pubkey(&["x509", "-in", "localhost+1.pem", "-noout", "-pubkey"]),
+        pubkey(&["pkey", "-in", key.to_str().unwrap(), "-pubout"])
+    );
+    let text = s.openssl(&[
+        "x509",
+        "-in",
+        "localhost+1.pem",
+        "-noout",
+        "-ext",
+        "subjectAltName",
+    ]);
+    assert!(
+        text.contains("DNS:localhost, IP Address:127.0.0.1"),
+        "{text}"
+    );
+    let list: serde_json::Value = serde_json::from_str(&s.ok(&["pki", "list", "--json"])).unwrap();
+    let rows = list.as_array().unwrap();
+    let row = |serial: &str| rows.iter().find(|r| r["serial"] == serial).unwrap().clone();
+    assert_eq!(
+        row(&old)["status"],
+        "valid",
+        "the old one stays until revoked"
+    );
+    let (old_row, new_row) = (row(&old), row(new));
+    assert_eq!(new_row["profile"], "server");
+    assert_eq!(new_row["alt_names"], old_row["alt_names"]);
+    let day = |r: &serde_json::Value, k: &str| {
+        time::OffsetDateTime::parse(
+            r[k].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let lifetime =
+        |r: &serde_json::Value| (day(r, "not_after") - day(r, "not_before")).whole_days();
+    assert_eq!(lifetime(&new_row), lifetime(&old_row));
+
+    // A client certificate stays one.
+    s.ok(&["pki", "renew", "alice-client.pem", "--pass-file", "pw"]);
+    let list: serde_json::Value = serde_json::from_str(&s.ok(&["pki", "list", "--json"])).unwrap();
+    let renewed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["alt_names"] == serde_json::json!(["alice"]) && r["serial"] != client)
+        .count();
+    assert_eq!(renewed, 1);
+    assert!(s
+        .openssl(&[
+            "x509",
+            "-in",
+            "alice-client.pem",
+            "-noout",
+            "-ext",
+            "extendedKeyUsage"
+        ])
+        .contains("TLS Web Client Authentication"));
+
+    // Another CA's certificate, and no file at all: exit 1 with the fix.
+    s.ok(&[
+        "pki",
+        "ca",
+        "init",
+        "--dir",
+        "other",
+        "--no-pass",
+        "--cn",
+        "other",
+    ]);
+    s.ok(&[
+        "pki",
+        "issue",
+        "stranger.test",
+        "--ca-dir",
+        "other",
+        "--no-pass",
+    ]);
+    let err = s.fails(
+        &["pki", "renew", "stranger.test.pem", "--pass-file", "pw"],
+        1,
+    );
+    assert!(
+        err.contains("is not in the ledger") && err.contains("--ca-dir"),
+        "{err}"
+    );
+    let err = s.fails(&["pki", "renew", "nothing.pem", "--pass-file", "pw"], 1);
+    assert!(err.contains("nothing.pem: no such certificate"), "{err}");
+}

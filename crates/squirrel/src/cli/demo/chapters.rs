@@ -1,4 +1,4 @@
-//! The seven chapters of the story. Each says what it does, does it for
+//! The chapters of the story (the eighth is in `acme_chapter`). Each says what it does, does it for
 //! real, and checks what the tutorial says must happen.
 
 use super::stage::{self, Spy, SpyMode};
@@ -26,14 +26,15 @@ pub fn play(story: &mut Story, n: u8) -> Verdict {
         4 => diffie_hellman(story),
         5 => own_ca(story),
         6 => https(story),
-        _ => members_only(story),
+        7 => members_only(story),
+        _ => super::acme_chapter::acme_chapter(story),
     };
     result.map_err(|e| format!("{e:#}"))
 }
 
 type Facts = Result<Vec<(String, serde_json::Value)>>;
 
-fn ensure(ok: bool, what: impl Into<String>) -> Result<()> {
+pub(super) fn ensure(ok: bool, what: impl Into<String>) -> Result<()> {
     if ok {
         Ok(())
     } else {
@@ -272,7 +273,7 @@ pub struct Pki {
     pub server_key: PathBuf,
 }
 
-fn ensure_pki(story: &mut Story, tell: bool) -> Result<()> {
+pub(super) fn ensure_pki(story: &mut Story, tell: bool) -> Result<()> {
     if story.pki.is_some() {
         return Ok(());
     }
@@ -376,6 +377,7 @@ fn https_sources(story: &Story, client_ca: Option<PathBuf>, crl: Option<PathBuf>
             client_ca,
             crl,
             legacy_client_ca: false,
+            live: None,
         }),
         ..plain_sources(story)
     }
@@ -424,15 +426,7 @@ fn https(story: &mut Story) -> Facts {
         .cloned();
     let hello = hello.ok_or_else(|| anyhow!("the spy did not see the ClientHello's SNI"))?;
     story.say(format!("  The spy sees the ClientHello: {}", hello.trim()));
-    let verdict = seen
-        .report
-        .verdict
-        .clone()
-        .ok_or_else(|| anyhow!("the spy gave no verdict"))?;
-    ensure(
-        verdict.seen() == 0,
-        "the spy saw the secret in clear over HTTPS",
-    )?;
+    secret_never_in_clear(&seen)?;
     story.say(format!(
         "  Verdict: the secret never appeared in clear in {} packets; only the name localhost did.",
         seen.report.packets
@@ -441,6 +435,19 @@ fn https(story: &mut Story) -> Facts {
         ("packets".into(), json!(seen.report.packets)),
         ("refusal".into(), json!(phrase)),
     ])
+}
+
+/// The spy's verdict over HTTPS: the secret never crossed in clear.
+pub(super) fn secret_never_in_clear(seen: &stage::Seen) -> Result<()> {
+    let verdict = seen
+        .report
+        .verdict
+        .clone()
+        .ok_or_else(|| anyhow!("the spy gave no verdict"))?;
+    ensure(
+        verdict.seen() == 0,
+        "the spy saw the secret in clear over HTTPS",
+    )
 }
 
 fn members_only(story: &mut Story) -> Facts {

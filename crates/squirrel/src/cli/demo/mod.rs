@@ -4,6 +4,7 @@
 //! server, client, spy and CA, and checks what the tutorial says should
 //! happen. It doubles as the project's end-to-end smoke test.
 
+mod acme_chapter;
 mod chapters;
 mod stage;
 
@@ -21,8 +22,8 @@ pub struct DemoArgs {
     /// Keep every file the demo makes (keys, certificates, captures) in DIR.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
-    /// Play only chapter N (1 to 7).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=7))]
+    /// Play only chapter N (1 to 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
     pub chapter: Option<u8>,
     /// Print a machine-readable summary instead of the story.
     #[arg(long)]
@@ -30,7 +31,7 @@ pub struct DemoArgs {
 }
 
 /// The titles of the chapters, in order.
-pub const CHAPTERS: [&str; 7] = [
+pub const CHAPTERS: [&str; 8] = [
     "Plain HTTP: the spy reads the secret",
     "Caesar: a cipher a child can break",
     "Fernet: a real cipher, and a shared key",
@@ -38,6 +39,7 @@ pub const CHAPTERS: [&str; 7] = [
     "Your own certificate authority",
     "HTTPS: trust your CA, hide the secret",
     "Members only: client certificates and revocation",
+    "The CA makes you prove it",
 ];
 
 /// What a chapter established, or why it failed.
@@ -124,7 +126,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     });
     let numbers: Vec<u8> = match args.chapter {
         Some(n) => vec![n],
-        None => (1..=7).collect(),
+        None => (1..=8).collect(),
     };
     let mut results = Vec::new();
     for n in numbers {

@@ -132,6 +132,10 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         }
         // What a replica sharing the database leaves half done when it dies.
         let _watch = acme.watch_stalled();
+        // Signals are listened for before the server says it is ready: a
+        // SIGHUP sent as soon as it has must reload it, not end it.
+        let stop = squirrel_http::server::stop_signal()?;
+        spawn_reloader(acme.clone(), names.clone(), dir.clone(), tls.clone())?;
         let host = directory_host(listen, &names);
         println!("ACME directory: https://{host}:{port}/acme/directory");
         let trust = std::path::absolute(&files.cert).unwrap_or_else(|_| files.cert.clone());
@@ -142,8 +146,6 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         if args.require_eab {
             println!("Registration needs an EAB key: squirrel pki ca eab add NAME");
         }
-        let stop = squirrel_http::server::stop_signal()?;
-        spawn_reloader(acme.clone(), names.clone(), dir.clone(), tls.clone())?;
         listen::serve(acme, listener, tls, ListenLimits::default(), async {
             let signal = stop.await;
             tracing::info!("{signal} received");

@@ -20,6 +20,7 @@ mod install;
 mod issue;
 mod key;
 mod list;
+mod renew;
 mod revoke;
 mod sign;
 mod verify;
@@ -53,6 +54,8 @@ pub enum PkiCommand {
     Verify(verify::VerifyArgs),
     /// List the certificates the CA issued (from its ledger).
     List(list::ListArgs),
+    /// Renew a certificate issued offline: new key, same names and profile, written in place.
+    Renew(renew::RenewArgs),
     /// Revoke a certificate by serial number (or a unique prefix of it) or by name.
     Revoke(revoke::RevokeArgs),
     /// Write a certificate revocation list (CRL) signed by the CA.
@@ -89,6 +92,7 @@ pub fn run(command: PkiCommand) -> Result<ExitCode> {
         PkiCommand::Inspect(args) => inspect::run(args),
         PkiCommand::Verify(args) => verify::run(args),
         PkiCommand::List(args) => list::run(args),
+        PkiCommand::Renew(args) => renew::run(args),
         PkiCommand::Revoke(args) => revoke::run(args),
         PkiCommand::Crl(args) => crl::run(args),
         PkiCommand::Install(args) => install::run(args, false),

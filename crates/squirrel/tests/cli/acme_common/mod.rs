@@ -47,6 +47,9 @@ pub struct Options {
     /// squirrel only: refuse every Nth nonce with badNonce
     /// (`--reject-every-nth-nonce`), to see the clients retry.
     pub reject_every_nth_nonce: Option<u32>,
+    /// Certificates live this many minutes (squirrel's `--cert-minutes`,
+    /// Pebble's `certificateValidityPeriod`), for renewals within a test.
+    pub cert_minutes: Option<u32>,
 }
 
 /// An external account binding: key id and HMAC key (base64url).
@@ -79,6 +82,9 @@ pub struct Ca {
     pub ca_dir: Option<PathBuf>,
     /// Pebble: its management interface (roots, certificate status).
     pub(crate) management: Option<String>,
+    /// squirrel: how to start the server again ([`Ca::restart_server`]):
+    /// its listening port and options.
+    restart: Option<(u16, Options)>,
 }
 
 impl Ca {
@@ -500,6 +506,9 @@ fn start_pebble(options: Options) -> Ca {
             config["pebble"]["externalAccountMACKeys"] =
                 serde_json::json!({ PEBBLE_EAB_KID: PEBBLE_EAB_HMAC });
         }
+        if let Some(minutes) = options.cert_minutes {
+            config["pebble"]["certificateValidityPeriod"] = (u64::from(minutes) * 60).into();
+        }
         scratch.write("pebble-config.json", &config.to_string());
         let mut cmd = Command::new("pebble");
         cmd.current_dir(scratch.dir.path())
@@ -537,6 +546,7 @@ fn start_pebble(options: Options) -> Ca {
             http01_port,
             tlsalpn01_port,
             ca_dir: None,
+            restart: None,
             management: Some(format!("https://127.0.0.1:{management}")),
             _daemons: vec![pebble, dns.0],
             scratch,
@@ -597,37 +607,14 @@ fn start_squirrel(options: Options) -> Ca {
     let mut failures = String::new();
     for _attempt in 0..3 {
         let (listen, http01_port, tlsalpn01_port) = (free_port(), free_port(), free_port());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_squirrel"));
-        cmd.current_dir(scratch.dir.path())
-            .env("SQUIRREL_HOME", scratch.home())
-            .args(["pki", "ca", "serve", "--ca-dir", dir, "--no-pass"])
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{listen}"))
-            .arg("--http01-port")
-            .arg(http01_port.to_string())
-            .arg("--tlsalpn01-port")
-            .arg(tlsalpn01_port.to_string());
-        for name in std::iter::once(SITE).chain(options.extra_names.iter().map(String::as_str)) {
-            cmd.arg("--resolve").arg(format!("{name}=127.0.0.1"));
-        }
-        if options.require_eab {
-            cmd.arg("--require-eab");
-        }
-        if let Some(n) = options.reject_every_nth_nonce {
-            cmd.arg("--reject-every-nth-nonce").arg(n.to_string());
-        }
-        let server = Daemon::spawn("squirrel pki ca serve", cmd);
-        let ready = server.wait_for(
-            "'ACME directory: URL' and 'Clients must trust: FILE'",
-            |log| {
-                let find = |prefix: &str| {
-                    log.lines()
-                        .find_map(|l| l.split(prefix).nth(1))
-                        .map(|v| v.trim().to_string())
-                };
-                Some((find("ACME directory: ")?, find("Clients must trust: ")?))
-            },
+        let cmd = squirrel_ca_command(
+            &scratch,
+            dir,
+            (listen, http01_port, tlsalpn01_port),
+            &options,
         );
+        let server = Daemon::spawn("squirrel pki ca serve", cmd);
+        let ready = squirrel_ready(&server);
         let (directory, trust) = match ready {
             Ok(r) => r,
             Err(e) => {
@@ -658,11 +645,86 @@ fn start_squirrel(options: Options) -> Ca {
             tlsalpn01_port,
             ca_dir: Some(ca_dir),
             management: None,
+            restart: Some((listen, options)),
             _daemons: vec![server],
             scratch,
         };
     }
     panic!("squirrel pki ca serve did not start (is it there yet? issue 13):\n{failures}");
+}
+
+/// `squirrel pki ca serve` on `dir` with the ports (listen, http-01,
+/// tls-alpn-01) and options of a test.
+fn squirrel_ca_command(
+    scratch: &Scratch,
+    dir: &str,
+    (listen, http01_port, tlsalpn01_port): (u16, u16, u16),
+    options: &Options,
+) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_squirrel"));
+    cmd.current_dir(scratch.dir.path())
+        .env("SQUIRREL_HOME", scratch.home())
+        .args(["pki", "ca", "serve", "--ca-dir", dir, "--no-pass"])
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{listen}"))
+        .arg("--http01-port")
+        .arg(http01_port.to_string())
+        .arg("--tlsalpn01-port")
+        .arg(tlsalpn01_port.to_string());
+    for name in std::iter::once(SITE).chain(options.extra_names.iter().map(String::as_str)) {
+        cmd.arg("--resolve").arg(format!("{name}=127.0.0.1"));
+    }
+    if options.require_eab {
+        cmd.arg("--require-eab");
+    }
+    if let Some(n) = options.reject_every_nth_nonce {
+        cmd.arg("--reject-every-nth-nonce").arg(n.to_string());
+    }
+    if let Some(minutes) = options.cert_minutes {
+        cmd.arg("--cert-minutes").arg(minutes.to_string());
+    }
+    cmd
+}
+
+/// Waits for squirrel's two start-up lines: the directory URL and the CA
+/// file to trust.
+fn squirrel_ready(server: &Daemon) -> Result<(String, String), String> {
+    server.wait_for(
+        "'ACME directory: URL' and 'Clients must trust: FILE'",
+        |log| {
+            let find = |prefix: &str| {
+                log.lines()
+                    .find_map(|l| l.split(prefix).nth(1))
+                    .map(|v| v.trim().to_string())
+            };
+            Some((find("ACME directory: ")?, find("Clients must trust: ")?))
+        },
+    )
+}
+
+impl Ca {
+    /// squirrel: stops the CA's server, as a CA that is down; its files stay.
+    pub fn stop_server(&mut self) {
+        assert_eq!(self.kind, Kind::Squirrel, "stop_server: a squirrel CA");
+        self._daemons.clear();
+    }
+
+    /// squirrel: starts the CA's server again, on the same ports with the
+    /// same CA directory.
+    pub fn restart_server(&mut self) {
+        let (listen, options) = self.restart.clone().expect("a squirrel CA");
+        let cmd = squirrel_ca_command(
+            &self.scratch,
+            self.ca_dir(),
+            (listen, self.http01_port, self.tlsalpn01_port),
+            &options,
+        );
+        let server = Daemon::spawn("squirrel pki ca serve (again)", cmd);
+        if let Err(e) = squirrel_ready(&server) {
+            panic!("the CA did not start again: {e}");
+        }
+        self._daemons.insert(0, server);
+    }
 }
 
 /// A server process: its stdout and stderr gathered in one log as they

@@ -422,7 +422,13 @@ impl ServerProcess {
     /// Waits until the log, after `mark`, holds `needle`; returns the log
     /// after `mark`.
     pub fn wait_for_log(&self, mark: usize, needle: &str) -> String {
-        self.wait_in_log(mark, &format!("{needle:?}"), |after| {
+        self.wait_for_log_within(mark, needle, LOG_DEADLINE)
+    }
+
+    /// [`ServerProcess::wait_for_log`] for news that takes longer (a
+    /// renewal due in a minute).
+    pub fn wait_for_log_within(&self, mark: usize, needle: &str, deadline: Duration) -> String {
+        self.wait_in_log_within(mark, &format!("{needle:?}"), deadline, |after| {
             after.contains(needle).then(|| after.to_string())
         })
     }
@@ -444,7 +450,17 @@ impl ServerProcess {
     /// the test, with the log, if the server exits first or nothing comes
     /// within [`LOG_DEADLINE`].
     fn wait_in_log<T>(&self, mark: usize, what: &str, found: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + LOG_DEADLINE;
+        self.wait_in_log_within(mark, what, LOG_DEADLINE, found)
+    }
+
+    fn wait_in_log_within<T>(
+        &self,
+        mark: usize,
+        what: &str,
+        within: Duration,
+        found: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + within;
         let mut text = self.log.text.lock().unwrap();
         loop {
             if let Some(value) = found(&text.0[mark..]) {
@@ -454,7 +470,11 @@ impl ServerProcess {
             assert!(
                 !text.1 && !left.is_zero(),
                 "the server never logged {what} ({}); its log:\n{}",
-                if text.1 { "it exited" } else { "waited 30 s" },
+                if text.1 {
+                    "it exited".to_string()
+                } else {
+                    format!("waited {} s", within.as_secs())
+                },
                 text.0
             );
             text = self.log.grew.wait_timeout(text, left).unwrap().0;
