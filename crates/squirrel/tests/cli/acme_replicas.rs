@@ -250,6 +250,7 @@ fn two_replicas_behind_nginx_share_one_postgres() {
         tlsalpn01_port: ports.1,
         ca_dir: Some(dir_a.clone()),
         management: None,
+        restart: None,
         scratch,
     };
     // The directory names nginx's address, whichever replica answers.

@@ -84,7 +84,7 @@ pub struct Ca {
     pub(crate) management: Option<String>,
     /// squirrel: how to start the server again ([`Ca::restart_server`]):
     /// its listening port and options.
-    restart: Option<(u16, Options)>,
+    pub(crate) restart: Option<(u16, Options)>,
 }
 
 impl Ca {
