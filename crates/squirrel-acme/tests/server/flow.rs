@@ -518,20 +518,23 @@ async fn key_rollover_moves_the_account_to_the_new_key() {
     assert_eq!(reply.header("location").as_deref(), Some(kid.as_str()));
 }
 
-#[tokio::test]
-async fn a_restart_loses_no_order_and_resumes_validations() {
-    let (server, responder) = server_and_responder().await;
-    let client = Client::new(&server).account().await;
+/// An order for my-site.test whose http-01 challenge is left `processing`
+/// (a server stopped in the middle of its validation), with the responder
+/// ready to answer it: the order's and authorization's URLs.
+pub(crate) async fn order_left_validating(
+    server: &Server,
+    client: &Client<'_>,
+    responder: &Responder,
+) -> (String, String) {
     let reply = client.new_order(&["my-site.test"]).await;
     let order_url = reply.header("location").unwrap();
     let authz_url = reply.json()["authorizations"][0]
         .as_str()
         .unwrap()
         .to_string();
-    let authz_id = authz_url.rsplit('/').next().unwrap().to_string();
-    // A stop in the middle of a validation leaves its challenge processing.
-    let store = server.acme.store().clone();
-    let mut authz = store.authz(&authz_id).await.unwrap().unwrap();
+    let authz_id = authz_url.rsplit('/').next().unwrap();
+    let store = server.acme.store();
+    let mut authz = store.authz(authz_id).await.unwrap().unwrap();
     let challenge = authz
         .challenges
         .iter_mut()
@@ -540,11 +543,18 @@ async fn a_restart_loses_no_order_and_resumes_validations() {
     challenge.status = squirrel_acme::model::ChallengeStatus::Processing;
     let token = challenge.token.clone();
     store.update_authz(&authz).await.unwrap();
-    drop(store);
     responder.answer(
         &token,
         &format!("{token}.{}", client.key.jwk().thumbprint()),
     );
+    (order_url, authz_url)
+}
+
+#[tokio::test]
+async fn a_restart_loses_no_order_and_resumes_validations() {
+    let (server, responder) = server_and_responder().await;
+    let client = Client::new(&server).account().await;
+    let (order_url, authz_url) = order_left_validating(&server, &client, &responder).await;
     let (key, kid) = (client.key, client.kid);
 
     let server = server.restart(options_for(&responder));

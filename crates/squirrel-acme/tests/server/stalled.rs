@@ -4,39 +4,17 @@
 //! checks in a row, without a restart, so that the client polling through
 //! that other replica gets its certificate.
 
-use crate::flow::{options_for, server_and_responder, wait_authz};
+use crate::flow::{options_for, order_left_validating, server_and_responder, wait_authz};
 use crate::harness::{csr, Client};
-use squirrel_acme::model::{ChallengeStatus, ChallengeType, OrderStatus};
+use squirrel_acme::model::OrderStatus;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn a_replica_takes_over_what_a_dead_one_left_processing() {
     let (server, responder) = server_and_responder().await;
     let client = Client::new(&server).account().await;
-    let reply = client.new_order(&["my-site.test"]).await;
-    let order_url = reply.header("location").unwrap();
-    let authz_url = reply.json()["authorizations"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let authz_id = authz_url.rsplit('/').next().unwrap().to_string();
-
     // The dead replica had started validating the http-01 challenge.
-    let store = server.acme.store().clone();
-    let mut authz = store.authz(&authz_id).await.unwrap().unwrap();
-    let challenge = authz
-        .challenges
-        .iter_mut()
-        .find(|c| c.kind == ChallengeType::Http01)
-        .unwrap();
-    challenge.status = ChallengeStatus::Processing;
-    let token = challenge.token.clone();
-    store.update_authz(&authz).await.unwrap();
-    drop(store);
-    responder.answer(
-        &token,
-        &format!("{token}.{}", client.key.jwk().thumbprint()),
-    );
+    let (order_url, authz_url) = order_left_validating(&server, &client, &responder).await;
     let (key, kid) = (client.key, client.kid);
 
     // Another server on the same database, checking every 200 ms.
