@@ -89,7 +89,9 @@ impl Default for AcmeOptions {
             authz_reuse: Duration::days(30),
             max_validations: 64,
             reject_every_nth_nonce: None,
-            stalled_after: std::time::Duration::from_secs(10),
+            // Longer than a validation may take (`ValidationConfig::timeout`,
+            // 10 s), so that a live replica's work is not taken over.
+            stalled_after: std::time::Duration::from_secs(15),
         }
     }
 }
