@@ -167,7 +167,10 @@ impl Acme {
     /// Signs the CSR of an order left `processing` and records the
     /// certificate; the order comes back `valid`, or `invalid` with why.
     /// `csr` is the order's CSR when the caller parsed it already (else it
-    /// is read from the order, as after a restart).
+    /// is read from the order, as after a restart). When another server
+    /// (or task) finished the order first, its outcome stands and is what
+    /// comes back: the certificate signed here is not recorded, and never
+    /// leaves this function.
     pub(crate) async fn finish_processing(
         &self,
         mut order: OrderRecord,
@@ -184,15 +187,36 @@ impl Acme {
                 order.certificate_serial = Some(serial);
             }
             Err(problem) => {
+                if let Some(done) = self.finished_elsewhere(&order.id).await {
+                    return done;
+                }
                 tracing::warn!(order = %order.id, "finalize refused: {}", problem.detail);
                 order.status = OrderStatus::Invalid;
                 order.error = Some(problem_json(&problem));
-                if let Err(e) = self.store.update_order(&order).await {
-                    tracing::error!(order = %order.id, "cannot record the refusal: {e}");
+                match self
+                    .store
+                    .update_order_if(&order, &[OrderStatus::Processing])
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return self.finished_elsewhere(&order.id).await.unwrap_or(order),
+                    Err(e) => tracing::error!(order = %order.id, "cannot record the refusal: {e}"),
                 }
             }
         }
         order
+    }
+
+    /// The order `id` as stored, when it is no longer `processing`: another
+    /// server finished it while this one was signing.
+    async fn finished_elsewhere(&self, id: &str) -> Option<OrderRecord> {
+        match self.store.order(id).await {
+            Ok(Some(stored)) if stored.status != OrderStatus::Processing => {
+                tracing::info!(order = %id, status = %stored.status.name(), "order finished by another server");
+                Some(stored)
+            }
+            _ => None,
+        }
     }
 
     async fn sign_order(

@@ -126,7 +126,10 @@ pub trait Store: Send + Sync {
     // Certificates: rows of the CA's ledger.
 
     /// Records an issued certificate and marks its order valid with its
-    /// serial, in one step.
+    /// serial, in one step, only while the stored order is `processing`:
+    /// `Conflict` (and nothing recorded) when another server, or another
+    /// task of this one, finished the order first. Two replicas that both
+    /// took up an order left processing cannot both deliver a certificate.
     async fn record_certificate(
         &self,
         certificate: &CertificateRecord,
@@ -141,6 +144,14 @@ pub trait Store: Send + Sync {
         reason: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+}
+
+/// The `Conflict` of [`Store::record_certificate`] for an order whose
+/// stored status is `status`, not `processing`.
+pub(crate) fn finished_elsewhere(order_id: &str, status: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "the order {order_id} is {status}, no longer processing: another server finished it"
+    ))
 }
 
 impl From<StoreError> for crate::problem::Problem {

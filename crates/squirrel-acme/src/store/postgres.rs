@@ -523,10 +523,19 @@ impl Store for PostgresStore {
         };
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        insert_entry(&tx, &entry, certificate.order_id.as_deref()).await?;
-        if !save_order(&tx, order, OrderStatus::Valid, Some(&entry.serial), None).await? {
-            return Err(missing("order", &order.id));
+        // The order first: its row stays locked until the commit, so of two
+        // replicas recording a certificate for it, the second waits, then
+        // finds it valid and records nothing.
+        let processing = [OrderStatus::Processing];
+        let serial = Some(entry.serial.as_str());
+        if !save_order(&tx, order, OrderStatus::Valid, serial, Some(&processing)).await? {
+            drop(tx);
+            return Err(match self.order(&order.id).await? {
+                Some(stored) => super::finished_elsewhere(&order.id, stored.status.name()),
+                None => missing("order", &order.id),
+            });
         }
+        insert_entry(&tx, &entry, certificate.order_id.as_deref()).await?;
         tx.commit().await.map_err(db_error)
     }
 

@@ -497,6 +497,7 @@ impl Store for SqliteStore {
         let order = order.clone();
         self.writer
             .write(move |tx| {
+                orders::check_processing(tx, &order.id)?;
                 insert_entry(tx, &entry, order_id.as_deref()).map_err(conflict(|e| {
                     if e.contains("sha256_fingerprint") {
                         format!(

@@ -41,6 +41,14 @@ impl Server {
         }
     }
 
+    /// A second server on the same CA and ledger, beside this one: another
+    /// replica (or a second `pki ca serve` on the same CA folder).
+    pub fn replica(&self, options: AcmeOptions) -> Arc<Acme> {
+        let ca = CertificateAuthority::open(&self.files, None).unwrap();
+        let store = SqliteStore::open(&self.files.ledger).unwrap();
+        Acme::new(Arc::new(store), ca, options)
+    }
+
     /// The server stopped and started again on the same CA and ledger, as
     /// after a SIGTERM and a new `pki ca serve`.
     pub fn restart(self, options: AcmeOptions) -> Server {

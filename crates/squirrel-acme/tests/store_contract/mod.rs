@@ -62,7 +62,8 @@ macro_rules! contract_tests {
             a_corrupt_row_is_a_database_error_not_a_panic,
             a_ledger_from_a_newer_squirrel_is_refused,
             an_order_made_on_one_store_is_finished_on_another,
-            an_order_is_claimed_only_from_the_statuses_given;
+            an_order_is_claimed_only_from_the_statuses_given,
+            a_certificate_is_recorded_only_for_a_processing_order;
             two_stores_on_one_file_write_concurrently,
             a_serial_is_recorded_once_whatever_races,
             a_failed_write_leaves_the_writes_beside_it_alone);
@@ -443,10 +444,10 @@ pub async fn certificates_are_ledger_rows_that_pki_list_and_crl_see<B: Backend>(
         .await
         .unwrap();
     let mut o = order("o1", "alice", &["az1"]);
+    o.status = OrderStatus::Processing;
     s.create_order(&o, &[authz("az1", "alice", "www.squirrels.example")])
         .await
         .unwrap();
-    o.status = OrderStatus::Processing;
     let cert = certificate("0A1B2C", "alice", "o1");
     s.record_certificate(&cert, &o).await.unwrap();
 
@@ -470,6 +471,7 @@ pub async fn certificates_are_ledger_rows_that_pki_list_and_crl_see<B: Backend>(
 
     // Same serial, or same fingerprint: conflict, and the order untouched.
     let mut o2 = order("o2", "alice", &[]);
+    o2.status = OrderStatus::Processing;
     s.create_order(&o2, &[]).await.unwrap();
     let again = is_conflict(s.record_certificate(&cert, &o2).await);
     assert!(again.contains("already in the ledger"), "{again}");
@@ -478,7 +480,7 @@ pub async fn certificates_are_ledger_rows_that_pki_list_and_crl_see<B: Backend>(
     is_conflict(s.record_certificate(&twin, &o2).await);
     assert_eq!(
         s.order("o2").await.unwrap().unwrap().status,
-        OrderStatus::Pending
+        OrderStatus::Processing
     );
     o2.id = "missing".into();
     assert!(matches!(

@@ -60,7 +60,8 @@ pub async fn a_serial_is_recorded_once_whatever_races<B: Backend>() {
     for i in 0..16 {
         let store = stores[i % 2].clone();
         tasks.push(tokio::spawn(async move {
-            let o = order(&format!("o{i}"), "alice", &[]);
+            let mut o = order(&format!("o{i}"), "alice", &[]);
+            o.status = OrderStatus::Processing;
             store.create_order(&o, &[]).await?;
             let mut cert = certificate("0BAD5EED", "alice", &o.id);
             cert.entry.sha256_fingerprint = format!("FP-{i}");
@@ -111,4 +112,42 @@ pub async fn an_order_is_claimed_only_from_the_statuses_given<B: Backend>() {
         a.update_order_if(&ghost, &claimable).await,
         Err(StoreError::Database(_))
     ));
+}
+
+/// Two replicas signing the same order (one took it up as stalled while
+/// the other was still at it): the first certificate recorded wins; the
+/// second is refused with `Conflict` and not recorded, and an order that
+/// is not `processing` (pending, or already valid) takes no certificate.
+pub async fn a_certificate_is_recorded_only_for_a_processing_order<B: Backend>() {
+    let f = B::new().await;
+    let (a, b) = (f.store(), f.open_again().await.unwrap());
+    a.create_account(&account("alice", "thumb-a"))
+        .await
+        .unwrap();
+    let mut o = order("o1", "alice", &[]);
+    a.create_order(&o, &[]).await.unwrap();
+    let early = is_conflict(
+        a.record_certificate(&certificate("01", "alice", "o1"), &o)
+            .await,
+    );
+    assert!(
+        early.contains("the order o1 is pending, no longer processing"),
+        "{early}"
+    );
+    o.status = OrderStatus::Processing;
+    a.update_order(&o).await.unwrap();
+    a.record_certificate(&certificate("0F1257", "alice", "o1"), &o)
+        .await
+        .unwrap();
+    let mut second = certificate("05EC0D", "alice", "o1");
+    second.entry.sha256_fingerprint = "FP-second".into();
+    let late = is_conflict(b.record_certificate(&second, &o).await);
+    assert!(
+        late.contains("the order o1 is valid, no longer processing"),
+        "{late}"
+    );
+    assert_eq!(f.count("certificates").await, 1);
+    assert_eq!(b.certificate("05EC0D").await.unwrap(), None);
+    let stored = b.order("o1").await.unwrap().unwrap();
+    assert_eq!(stored.certificate_serial.as_deref(), Some("0F1257"));
 }

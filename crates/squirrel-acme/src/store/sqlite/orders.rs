@@ -73,6 +73,27 @@ pub(super) fn create_order(
     Ok(())
 }
 
+/// The stored status of order `id` (its name); a database error when there
+/// is no such order.
+fn stored_status(conn: &Connection, id: &str) -> StoreResult<String> {
+    let status: Option<String> = conn
+        .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    status.ok_or_else(|| missing("order", id))
+}
+
+/// `Conflict` unless order `id` is stored as `processing`: its certificate
+/// is recorded only once (see `Store::record_certificate`).
+pub(super) fn check_processing(conn: &Connection, id: &str) -> StoreResult<()> {
+    let status = stored_status(conn, id)?;
+    if status == OrderStatus::Processing.name() {
+        Ok(())
+    } else {
+        Err(crate::store::finished_elsewhere(id, &status))
+    }
+}
+
 /// Saves `order` if its stored status is one of `from`; inside the
 /// writer's transaction, which holds the write lock, no other process
 /// changes the order in between.
@@ -81,13 +102,7 @@ pub(super) fn update_order_if(
     order: &OrderRecord,
     from: &[OrderStatus],
 ) -> StoreResult<bool> {
-    let status: Option<String> = conn
-        .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
-        .query_row([&order.id], |r| r.get(0))
-        .optional()?;
-    let Some(status) = status else {
-        return Err(missing("order", &order.id));
-    };
+    let status = stored_status(conn, &order.id)?;
     if !from.iter().any(|s| s.name() == status) {
         return Ok(false);
     }
