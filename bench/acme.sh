@@ -440,7 +440,14 @@ for label, a, b in [("PostgreSQL, 1 replica / SQLite", pg1, sq),
     if a and b:
         print(f"orders/s {label}: {a / b:.2f}x")
 PY
-    for name in pebble squirrel pg1 pg2; do
+    local sweep_names=() c
+    for c in $SWEEP; do
+        [ "$c" = "$C" ] || sweep_names+=("pebble-c$c" "squirrel-c$c")
+    done
+    for name in pebble squirrel pg1 pg2 "${sweep_names[@]}"; do
+        if [ -n "${unavailable[$name]:-}" ] && [[ "$name" == *-c* ]]; then
+            echo "$name: not available (${unavailable[$name]})"
+        fi
         if [ -s "$work/$name.err" ]; then
             echo "$name errors (first few):"
             sed 's/^/  /' "$work/$name.err"

@@ -16,6 +16,7 @@ mod http01;
 pub mod order;
 pub mod renew;
 pub mod state;
+pub mod trust;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

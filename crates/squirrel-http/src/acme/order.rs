@@ -77,10 +77,7 @@ impl AcmeClient {
             return Ok(account.clone());
         }
         let builder = || {
-            Account::builder_with_root(&self.config.ca_bundle).map_err(|e| AcmeError::File {
-                path: self.config.ca_bundle.clone(),
-                problem: format!("cannot be used to trust the ACME CA ({e}); give its CA certificate (PEM) with --acme-ca"),
-            })
+            super::trust::client_trusting(&self.config.ca_bundle).map(Account::builder_with_http)
         };
         let account = match std::fs::read(&self.paths.account) {
             Ok(bytes) => {

@@ -19,6 +19,7 @@ pub fn config(settings: &AcmeSettings) -> Result<AcmeConfig> {
             settings.ca.display()
         ));
     }
+    squirrel_http::acme::trust::trust_roots(&settings.ca)?;
     let eab = match &settings.eab {
         Some((kid, var)) => {
             let key = std::env::var(var).map_err(|_| {

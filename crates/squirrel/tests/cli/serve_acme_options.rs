@@ -39,6 +39,57 @@ fn serve_acme_proves_its_name_by_http01_when_asked() {
     assert!(ok && out == "404", "{out}");
 }
 
+/// `--acme-ca` is a bundle: the ACME CA's certificate need not be the
+/// first one in the file (another CA first, as during a rollover). A file
+/// without a certificate is refused, named.
+#[test]
+fn serve_acme_trusts_every_certificate_of_its_ca_bundle() {
+    let ca = squirrel_ca(None);
+    let s = &ca.scratch;
+    s.ok(&["pki", "ca", "init", "--dir", "other-ca", "--no-pass"]);
+    let bundle = format!(
+        "{}{}",
+        s.read("other-ca/ca.pem"),
+        std::fs::read_to_string(&ca.bundle).unwrap()
+    );
+    s.write("bundle.pem", &bundle);
+    let listen = format!("127.0.0.1:{}", ca.tlsalpn01_port);
+    let server = s.serve(&[
+        "--listen",
+        &listen,
+        "--acme",
+        &ca.directory,
+        "--acme-ca",
+        "bundle.pem",
+        "--domain",
+        "localhost",
+    ]);
+    let log = server.wait_for_log(0, "obtained a certificate");
+    let serial = logged_serial(&log, "obtained a certificate");
+    assert_eq!(get_serial(&ca, server.port).1, serial);
+    drop(server);
+
+    s.write("no-cert.pem", "just words\n");
+    let out = s.fails(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--acme",
+            &ca.directory,
+            "--acme-ca",
+            "no-cert.pem",
+            "--domain",
+            "localhost",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("no-cert.pem") && out.contains("--acme-ca"),
+        "{out}"
+    );
+}
+
 #[test]
 fn serve_acme_refuses_bad_flags_with_the_fix() {
     let ca = squirrel_ca(None);
