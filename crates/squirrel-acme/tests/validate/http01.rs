@@ -1,0 +1,383 @@
+//! http-01 (RFC 8555 §8.3): answers, redirects, names, failures.
+
+use crate::dns01::dns_server;
+use crate::tls_alpn01::https_acceptor;
+use crate::*;
+
+/// What a test HTTP server saw: (Host header, path) per request.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+/// What it answers: (status, extra headers, body) for a path.
+type Handler = Arc<dyn Fn(&str) -> (u16, Vec<(String, String)>, String) + Send + Sync>;
+
+/// An HTTP/1.1 server on an ephemeral port, over TLS when `tls` is given.
+async fn http_server(
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: impl Fn(&str) -> (u16, Vec<(String, String)>, String) + Send + Sync + 'static,
+) -> (u16, Seen) {
+    http_server_on("127.0.0.1:0", tls, handler).await
+}
+
+/// [`http_server`] on another local address (`[::1]:0`).
+async fn http_server_on(
+    bind: &str,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handler: impl Fn(&str) -> (u16, Vec<(String, String)>, String) + Send + Sync + 'static,
+) -> (u16, Seen) {
+    let listener = TcpListener::bind(bind).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Seen = Arc::default();
+    let handler: Handler = Arc::new(handler);
+    let seen_by_server = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (seen, handler, tls) = (seen_by_server.clone(), handler.clone(), tls.clone());
+            tokio::spawn(async move {
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(tcp).await {
+                            serve_one(stream, seen, handler).await;
+                        }
+                    }
+                    None => serve_one(tcp, seen, handler).await,
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, seen: Seen, handler: Handler) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split(' ').nth(1).unwrap_or_default().to_string();
+    let host = head
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").or(line.strip_prefix("Host: ")))
+        .unwrap_or_default()
+        .to_string();
+    seen.lock().unwrap().push((host, path.clone()));
+    let (status, headers, body) = handler(&path);
+    let mut response = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("Connection: close\r\n\r\n");
+    response.push_str(&body);
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn challenge_path() -> String {
+    format!("/.well-known/acme-challenge/{TOKEN}")
+}
+
+/// A server answering `body` at the challenge path, 404 elsewhere.
+pub(crate) async fn answering(body: &'static str) -> (u16, Seen) {
+    http_server(None, move |path| {
+        if path == challenge_path() {
+            (200, vec![], body.to_string())
+        } else {
+            (404, vec![], "not here".into())
+        }
+    })
+    .await
+}
+
+pub(crate) async fn http01(
+    config: &ValidationConfig,
+    identifier: Identifier,
+) -> Result<(), squirrel_acme::Problem> {
+    validate(config, ChallengeType::Http01, &identifier, TOKEN, KEY_AUTHZ).await
+}
+
+#[tokio::test]
+async fn http01_good_answer_with_the_identifier_as_host() {
+    let (port, seen) = answering(KEY_AUTHZ).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::ip("127.0.0.1")).await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        &[("127.0.0.1".to_string(), challenge_path())]
+    );
+}
+
+#[tokio::test]
+async fn http01_trailing_newline_is_trimmed() {
+    let (port, _) = answering(concat!(
+        "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI",
+        "\r\n \n"
+    ))
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::ip("127.0.0.1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn http01_wrong_body_is_unauthorized_with_both_values() {
+    let (port, _) = answering("not.the-key-authorization").await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized, "{problem:?}");
+    assert!(
+        problem.detail.contains("not.the-key-authorization"),
+        "{}",
+        problem.detail
+    );
+    assert!(problem.detail.contains(KEY_AUTHZ), "{}", problem.detail);
+    assert!(
+        problem.detail.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        problem.detail
+    );
+}
+
+#[tokio::test]
+async fn http01_leading_whitespace_is_not_trimmed() {
+    let (port, _) = answering(
+        " evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI",
+    )
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized);
+}
+
+#[tokio::test]
+async fn http01_404_is_unauthorized_with_the_status() {
+    let (port, _) = http_server(None, |_| (404, vec![], "no".into())).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized);
+    assert!(problem.detail.contains("404"), "{}", problem.detail);
+    assert!(problem.detail.contains(TOKEN), "{}", problem.detail);
+}
+
+#[tokio::test]
+async fn http01_nothing_listening_is_a_connection_problem() {
+    let port = closed_port().await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Connection, "{problem:?}");
+    assert!(
+        problem.detail.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        problem.detail
+    );
+}
+
+#[tokio::test]
+async fn http01_silent_server_times_out_as_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let config = ValidationConfig {
+        http01_port: port,
+        timeout: Duration::from_millis(500),
+        ..base_config()
+    };
+    let started = std::time::Instant::now();
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(problem.kind, ErrorType::Connection);
+    assert!(problem.detail.contains("timed out"), "{}", problem.detail);
+}
+
+#[tokio::test]
+async fn http01_resolve_map_names_a_made_up_site() {
+    let (port, seen) = answering(KEY_AUTHZ).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        resolve: resolving(&["my-site.test"]),
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("My-Site.test"))
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap()[0].0, "my-site.test");
+    // Without the map, the name does not resolve: a dns problem.
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::dns("my-site.invalid"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Dns, "{problem:?}");
+    assert!(
+        problem.detail.contains("my-site.invalid"),
+        "{}",
+        problem.detail
+    );
+}
+
+#[tokio::test]
+async fn http01_redirects_are_followed_to_http_and_https() {
+    let (tls_port, tls_seen) = http_server(Some(https_acceptor()), |_| {
+        (200, vec![], KEY_AUTHZ.to_string())
+    })
+    .await;
+    let (second, second_seen) = http_server(None, move |_| {
+        let to = format!("https://secure.test:{tls_port}/final");
+        (302, vec![("Location".into(), to)], String::new())
+    })
+    .await;
+    let (first, first_seen) = http_server(None, move |_| {
+        let to = format!("http://central.test:{second}/acme/{TOKEN}");
+        (301, vec![("Location".into(), to)], String::new())
+    })
+    .await;
+    let config = ValidationConfig {
+        http01_port: first,
+        resolve: resolving(&["site.test", "central.test", "secure.test"]),
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("site.test")).await.unwrap();
+    assert_eq!(
+        first_seen.lock().unwrap()[0],
+        ("site.test".into(), challenge_path())
+    );
+    assert_eq!(
+        second_seen.lock().unwrap()[0],
+        (format!("central.test:{second}"), format!("/acme/{TOKEN}"))
+    );
+    assert_eq!(
+        tls_seen.lock().unwrap()[0],
+        (format!("secure.test:{tls_port}"), "/final".to_string())
+    );
+}
+
+#[tokio::test]
+async fn http01_ipv6_identifier_is_bracketed_in_host() {
+    let (port, seen) = http_server_on("[::1]:0", None, |_| (200, vec![], KEY_AUTHZ.into())).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::ip("::1")).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0].0, "[::1]");
+}
+
+#[tokio::test]
+async fn http01_system_resolver_is_the_default() {
+    // localhost comes from /etc/hosts through getaddrinfo.
+    let (port, seen) = answering(KEY_AUTHZ).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("localhost")).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0].0, "localhost");
+}
+
+#[tokio::test]
+async fn http01_huge_body_is_read_in_part_and_quoted_in_part() {
+    let (port, _) = http_server(None, |_| (200, vec![], "x".repeat(1 << 20))).await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized);
+    assert!(problem.detail.len() < 1000, "{}", problem.detail);
+    assert!(problem.detail.contains("xxx..."), "{}", problem.detail);
+}
+
+#[tokio::test]
+async fn http01_redirect_loops_end() {
+    let (port, seen) = http_server(None, |_| {
+        (
+            307,
+            vec![("Location".into(), "/again".into())],
+            String::new(),
+        )
+    })
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Connection);
+    assert!(
+        problem.detail.contains("too many redirects"),
+        "{}",
+        problem.detail
+    );
+    assert_eq!(seen.lock().unwrap().len(), 11);
+}
+
+#[tokio::test]
+async fn http01_name_from_the_configured_dns_server() {
+    let (port, _) = answering(KEY_AUTHZ).await;
+    let dns = dns_server(
+        vec![("www.dns.test.", RData::A(A(Ipv4Addr::LOCALHOST)))],
+        false,
+    )
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        dns_resolver: Some(dns),
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("www.dns.test"))
+        .await
+        .unwrap();
+    let problem = http01(&config, Identifier::dns("missing.dns.test"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Dns, "{problem:?}");
+    assert!(
+        problem.detail.contains(&dns.to_string()),
+        "{}",
+        problem.detail
+    );
+    assert!(
+        problem.detail.contains("NXDomain") || problem.detail.contains("Non-Existent"),
+        "{}",
+        problem.detail
+    );
+}
