@@ -43,6 +43,7 @@ pub mod ledger;
 mod migrate;
 mod orders;
 mod rows;
+pub mod tls;
 pub mod url;
 
 use errors::{conflict, missing};
@@ -76,11 +77,14 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`,
-    /// or the key=value form) and brings its schema up to date. Errors
-    /// name the URL without its password.
+    /// or the key=value form) and brings its schema up to date. TLS is as
+    /// the URL's `sslmode` and `sslrootcert` say ([`tls`]). Errors name the
+    /// URL without its password.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let shown = redact(url);
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+        let target =
+            tls::split(url).map_err(|why| StoreError::Database(format!("{shown}: {why}")))?;
+        let mut config: tokio_postgres::Config = target.url.parse().map_err(|e| {
             StoreError::Database(format!(
                 "{shown} is not a PostgreSQL URL ({}); write it like \
                  postgres://USER:PASSWORD@HOST:5432/DATABASE",
@@ -90,13 +94,20 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        config.ssl_mode(target.mode.for_tokio_postgres());
+        let tls = tls::client_config(&target)
+            .map_err(|why| StoreError::Database(format!("{shown}: {why}")))?;
+        let recycling = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            None => Manager::from_config(config, NoTls, recycling()),
+            Some(tls) => Manager::from_config(
+                config,
+                tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                recycling(),
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -108,11 +119,17 @@ impl PostgresStore {
             nonces_put: AtomicU32::new(0),
         };
         let mut client = store.client().await.map_err(|e| {
-            StoreError::Database(format!(
-                "cannot connect to {shown}: {}. Fix: check that PostgreSQL runs there and \
-                 that the user, password and database are right",
-                detail(e)
-            ))
+            let why = detail(e);
+            let fix = if why.contains("does not support TLS") {
+                "turn TLS on in PostgreSQL (ssl = on), or lower sslmode"
+            } else if why.contains("certificate") || why.contains("TLS") {
+                "check sslrootcert (the CA certificate that signed the server's) and, with \
+                 sslmode=verify-full, that the URL's host is a name of that certificate"
+            } else {
+                "check that PostgreSQL runs there and that the user, password and database are \
+                 right"
+            };
+            StoreError::Database(format!("cannot connect to {shown}: {why}. Fix: {fix}"))
         })?;
         migrate::migrate(&mut client)
             .await

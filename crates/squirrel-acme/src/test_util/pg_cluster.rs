@@ -86,6 +86,16 @@ impl PgCluster {
     /// Makes and starts a cluster; panics with what is missing when it
     /// cannot (see [`unavailable`]).
     pub fn start() -> PgCluster {
+        PgCluster::start_with(None)
+    }
+
+    /// A cluster with TLS on (`ssl = on`), presenting `cert_pem` (the
+    /// certificate, then its chain) with the key `key_pem`.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> PgCluster {
+        PgCluster::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> PgCluster {
         if let Some(why) = unavailable() {
             panic!("cannot start PostgreSQL: {why}");
         }
@@ -101,6 +111,28 @@ impl PgCluster {
         };
         let pwfile = cluster.dir.join("pw");
         std::fs::write(&pwfile, &cluster.password).expect("write the password file");
+        let mut options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            cluster.port,
+            cluster.dir.display()
+        );
+        if let Some((cert, key)) = tls {
+            let (cert_file, key_file) = (
+                cluster.dir.join("server.crt"),
+                cluster.dir.join("server.key"),
+            );
+            std::fs::write(&cert_file, cert).expect("write the server certificate");
+            std::fs::write(&key_file, key).expect("write the server key");
+            // PostgreSQL refuses a key that others may read.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod the server key");
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert_file.display(),
+                key_file.display()
+            ));
+        }
         if is_root() {
             let chown = Command::new("chown")
                 .args(["-R", "postgres:"])
@@ -124,11 +156,6 @@ impl PgCluster {
                 "UTF8".as_ref(),
                 "--locale=C.UTF-8".as_ref(),
             ],
-        );
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-            cluster.port,
-            cluster.dir.display()
         );
         cluster.run(
             "pg_ctl",

@@ -140,3 +140,38 @@ fn a_bad_database_is_a_clear_error_without_the_password() {
     assert!(!err.contains("wrong-password-77"), "{err}");
     assert!(err.contains("squirrel:***@127.0.0.1"), "{err}");
 }
+
+/// `--db` over TLS, as libpq's `sslmode` and `sslrootcert` say: a cluster
+/// whose certificate the club's own CA issued (`pki issue`), reached by
+/// the certificate's name beside its address (`hostaddr`). verify-full
+/// with the club CA's root works; with the address as the host it is
+/// refused, with why and the fix, and never the password.
+#[test]
+fn the_database_is_reached_over_tls_and_its_certificate_checked() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    s.issue(&["db.squirrels.test"]);
+    let cluster = PgCluster::start_with_tls(
+        &s.read("db.squirrels.test.pem"),
+        &s.read("db.squirrels.test-key.pem"),
+    );
+    let root = s.home().join("ca.pem");
+    let tls = format!("sslmode=verify-full&sslrootcert={}", root.display());
+    let by_name = format!(
+        "{}?hostaddr=127.0.0.1&{tls}",
+        cluster
+            .url_of("postgres")
+            .replace("127.0.0.1", "db.squirrels.test")
+    );
+    let out = s.ok(&["pki", "ca", "migrate", "--to", &by_name]);
+    assert!(out.contains("Nothing lost"), "{out}");
+    let listed = list_json(&s, &["--db", &by_name]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["alt_names"][0], "db.squirrels.test");
+
+    let by_address = format!("{}?{tls}", cluster.url_of("postgres"));
+    let err = s.fails(&["pki", "list", "--db", &by_address], 1);
+    assert!(err.contains("not valid for name \"127.0.0.1\""), "{err}");
+    assert!(err.contains("Fix: check sslrootcert"), "{err}");
+    assert!(!err.contains(cluster.password()), "{err}");
+}
