@@ -5,7 +5,9 @@
 //! The pair is kept in the CA directory (`acme-server.pem`,
 //! `acme-server-key.pem`) and reused while it covers the same names and has
 //! more than a third of its life left; otherwise a new one is issued, and
-//! recorded in the ledger like any certificate.
+//! recorded like any certificate (with the CA's recorder: in the shared
+//! database under `--db`). `pki ca serve` looks again on SIGHUP and every
+//! hour, so a server left running renews it long before it expires.
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use squirrel_pki::ca::now;

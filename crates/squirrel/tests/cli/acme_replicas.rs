@@ -311,7 +311,17 @@ fn two_replicas_behind_nginx_share_one_postgres() {
     }
     let acme_rows = rows.iter().filter(|r| r["account"].is_string()).count();
     assert_eq!(acme_rows, issued.len(), "ACME rows in the ledger");
-    assert_eq!(rows.len(), issued.len() + 1, "and the one signed by hand");
+    // Each replica's own HTTPS certificate is in the shared ledger too.
+    let identities = rows
+        .iter()
+        .filter(|r| r["account"].is_null() && r["alt_names"][0] == "localhost")
+        .count();
+    assert_eq!(identities, 2, "the replicas' own certificates: {out}");
+    assert_eq!(
+        rows.len(),
+        issued.len() + 2 + 1,
+        "and the one signed by hand"
+    );
 
     // Revocations through nginx (lego, to the surviving replica) and by
     // hand: the CRL each replica's CA directory makes lists all of them.
@@ -333,6 +343,20 @@ fn two_replicas_behind_nginx_share_one_postgres() {
     revoked.sort();
     assert_eq!(crl_serials(&ca.scratch, &dir_a, &db, "a.crl"), revoked);
     assert_eq!(crl_serials(&ca.scratch, &dir_b, &db, "b.crl"), revoked);
+    // Replica B's own certificate issued again (its file gone) on SIGHUP,
+    // while it runs: recorded in the shared ledger too.
+    std::fs::remove_file(dir_b.join("acme-server.pem")).unwrap();
+    ca._daemons[1].signal("HUP");
+    ca._daemons[1].wait_for_line("SIGHUP: reloaded (issued");
+    let out = ca
+        .scratch
+        .ok(&["pki", "list", "--ca-dir", a, "--db", &db, "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let identities = rows
+        .iter()
+        .filter(|r| r["account"].is_null() && r["alt_names"][0] == "localhost")
+        .count();
+    assert_eq!(identities, 3, "{out}");
     let log = ca._daemons[1].log();
     assert!(
         !log.contains(cluster.password()),

@@ -106,6 +106,13 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         args.names.clone()
     };
     let ca = args.ca.open(&args.pass)?;
+    // With --db, the server's own certificate is recorded in the shared
+    // database, as every other: `pki list --db` and `pki revoke --db` see
+    // each replica's. (ACME certificates go through the store.)
+    let ca = match args.db.db.as_deref() {
+        Some(url) => super::db::record_in(ca, url)?,
+        None => ca,
+    };
     let files = ca.files.clone();
     let dir = files
         .ledger
@@ -200,8 +207,14 @@ fn directory_host(listen: SocketAddr, names: &[AltName]) -> String {
     }
 }
 
-/// SIGHUP: the server's own certificate is issued again if it is due (or
-/// its files changed), and new connections use it.
+/// How often the server looks whether its own certificate is due (a third
+/// of its life left), without waiting for a SIGHUP.
+const IDENTITY_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// SIGHUP, and every [`IDENTITY_CHECK_EVERY`]: the server's own certificate
+/// is issued again if it is due (or its files changed), and new
+/// connections use it. A server left running renews its certificate by
+/// itself, long before it expires.
 fn spawn_reloader(
     acme: Arc<Acme>,
     names: Vec<AltName>,
@@ -210,27 +223,43 @@ fn spawn_reloader(
 ) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let mut check = tokio::time::interval_at(
+        tokio::time::Instant::now() + IDENTITY_CHECK_EVERY,
+        IDENTITY_CHECK_EVERY,
+    );
     tokio::spawn(async move {
-        while hangup.recv().await.is_some() {
-            match reload(acme.ca(), &names, &dir) {
-                Ok(identity) => {
-                    let path = identity.cert_path.display().to_string();
-                    let issued = identity.issued;
-                    match listen::tls_config(identity) {
-                        Ok(config) => {
-                            tls.store(config);
-                            tracing::info!(
-                                "SIGHUP: reloaded ({} {path})",
-                                if issued { "issued" } else { "kept" }
-                            );
-                        }
-                        Err(e) => tracing::error!(
-                            "SIGHUP: reload failed, keeping the old certificate: {e}"
-                        ),
-                    }
+        loop {
+            let why = tokio::select! {
+                signal = hangup.recv() => match signal {
+                    Some(()) => "SIGHUP",
+                    None => return,
+                },
+                _ = check.tick() => "renewal check",
+            };
+            // Off the async threads: issuing signs and writes files, and
+            // with --db records through the database's own runtime.
+            let (acme, names, dir) = (acme.clone(), names.clone(), dir.clone());
+            let reloaded = tokio::task::spawn_blocking(move || reload(acme.ca(), &names, &dir))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r);
+            let outcome = reloaded.and_then(|identity| {
+                let path = identity.cert_path.display().to_string();
+                let issued = identity.issued;
+                tls.store(listen::tls_config(identity)?);
+                Ok((path, issued))
+            });
+            match (why, outcome) {
+                ("SIGHUP", Ok((path, issued))) => tracing::info!(
+                    "SIGHUP: reloaded ({} {path})",
+                    if issued { "issued" } else { "kept" }
+                ),
+                (_, Ok((path, true))) => {
+                    tracing::info!("renewed the server's own certificate ({path})")
                 }
-                Err(e) => {
-                    tracing::error!("SIGHUP: reload failed, keeping the old certificate: {e:#}")
+                (_, Ok((_, false))) => {}
+                (why, Err(e)) => {
+                    tracing::error!("{why}: reload failed, keeping the old certificate: {e:#}")
                 }
             }
         }
