@@ -37,5 +37,5 @@ pub mod verifiers;
 
 pub use error::ServeError;
 pub use server::{Limits, ReloadHandle, ServeOptions, Server};
-pub use site::{MessageSource, SiteSources, DEFAULT_MESSAGE};
+pub use site::{MessageSource, RefreshSources, SiteSources, DEFAULT_MESSAGE};
 pub use tls::TlsFiles;

@@ -3,7 +3,7 @@
 //! configuration; a message file is watched and re-read when it changes.
 //! A failed reload keeps the previous configuration and says why.
 
-use crate::site::{stamp, Site, SiteSources};
+use crate::site::{stamp, FileStamp, RefreshSources, Site, SiteSources};
 use crate::tls::TlsShared;
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
@@ -45,10 +45,14 @@ impl ReloadHandle {
     }
 }
 
-/// Reloads on SIGHUP and when asked through the handle.
+/// Reloads on SIGHUP and when asked through the handle: the sources made
+/// again by `refresh` when there is one (else the same ones), then
+/// everything loaded from them; the new site and sources replace the old
+/// together, or neither does.
 pub(crate) fn spawn_reloader(
     state: Arc<ArcSwap<Site>>,
-    sources: Arc<SiteSources>,
+    sources: Arc<ArcSwap<SiteSources>>,
+    refresh: Option<RefreshSources>,
     shared: Arc<TlsShared>,
     asked: ReloadHandle,
     mut hangups: Option<tokio::signal::unix::Signal>,
@@ -62,14 +66,24 @@ pub(crate) fn spawn_reloader(
                 Some(()) = next_hangup(&mut hangups) => "SIGHUP",
                 () = asked.asked.notified() => "asked",
             };
-            let sources = sources.clone();
-            let shared = shared.clone();
-            match tokio::task::spawn_blocking(move || sources.load(&shared)).await {
-                Ok(Ok(site)) => {
+            let (current, refresh, shared) = (sources.load_full(), refresh.clone(), shared.clone());
+            let loaded = tokio::task::spawn_blocking(move || {
+                let sources = match refresh {
+                    Some(refresh) => Arc::new(refresh()?),
+                    None => current,
+                };
+                let site = sources.load(&shared).map_err(|e| e.to_string())?;
+                Ok::<_, String>((sources, site))
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+            match loaded {
+                Ok((new_sources, site)) => {
+                    sources.store(new_sources);
                     state.store(Arc::new(site));
                     info!("reloaded certificate, key, client CA, CRL and message ({why})");
                 }
-                Ok(Err(e)) => error!("reload failed, keeping the previous configuration: {e}"),
                 Err(e) => error!("reload failed, keeping the previous configuration: {e}"),
             }
             asked.tried.send_modify(|n| *n += 1);
@@ -85,23 +99,32 @@ async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) -> Optio
     }
 }
 
-/// Re-reads the message file when its stamp changes (every 250 ms).
-pub(crate) fn spawn_message_watcher(
-    state: Arc<ArcSwap<Site>>,
-    sources: Arc<SiteSources>,
-    path: PathBuf,
-) {
+/// Re-reads the message file when its stamp changes (every 250 ms); the
+/// file is the one the current sources name (a reload may change it).
+pub(crate) fn spawn_message_watcher(state: Arc<ArcSwap<Site>>, sources: Arc<ArcSwap<SiteSources>>) {
     tokio::spawn(async move {
-        let mut last = stamp(&path);
+        let mut watched: Option<(PathBuf, FileStamp)> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tick.tick().await;
-            let now = stamp(&path);
-            if now == last {
+            let current = sources.load_full();
+            let Some(path) = current.message_file() else {
+                watched = None;
                 continue;
+            };
+            let now = stamp(path);
+            match &watched {
+                Some((seen, last)) if seen.as_path() == path && *last == now => continue,
+                // A new file (first look, or named by a reload): loaded with
+                // the reload; watched from here on.
+                Some((seen, _)) if seen.as_path() == path => {}
+                _ => {
+                    watched = Some((path.to_path_buf(), now));
+                    continue;
+                }
             }
-            last = now;
-            match sources.load_message() {
+            watched = Some((path.to_path_buf(), now));
+            match current.load_message() {
                 Ok(message) => {
                     let site = state.load();
                     if site.message != message {

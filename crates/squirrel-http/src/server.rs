@@ -19,7 +19,7 @@ use crate::membership::Membership;
 pub use crate::reload::ReloadHandle;
 use crate::reload::{spawn_message_watcher, spawn_reloader};
 use crate::routes::{self, respond, Caller};
-use crate::site::{Site, SiteSources};
+use crate::site::{RefreshSources, Site, SiteSources};
 pub use crate::status::Status;
 use crate::timeouts::{HeadersDone, Timeouts};
 use crate::tls::{handshake_failure, TlsShared};
@@ -93,7 +93,10 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<ArcSwap<Site>>,
-    sources: Arc<SiteSources>,
+    sources: Arc<ArcSwap<SiteSources>>,
+    /// Where a reload finds its sources again (the configuration file
+    /// re-read); without it, a reload loads the same files again.
+    refresh: Option<RefreshSources>,
     shared: Arc<TlsShared>,
     limits: Limits,
     /// SIGHUP, listened for from `bind` on: a SIGHUP sent as soon as the
@@ -145,10 +148,19 @@ impl Server {
             listener,
             local_addr,
             state: Arc::new(ArcSwap::from_pointee(site)),
-            sources: Arc::new(options.sources),
+            sources: Arc::new(ArcSwap::from_pointee(options.sources)),
+            refresh: None,
             shared: Arc::new(shared),
             limits: options.limits,
         })
+    }
+
+    /// Makes every reload (SIGHUP, or the handle) take its sources from
+    /// `refresh` first: `squirrel serve --config FILE` re-reads the file
+    /// there, as nginx re-reads its configuration on SIGHUP. A refresh that
+    /// fails keeps the running configuration, as a failed load does.
+    pub fn refresh_sources_with(&mut self, refresh: RefreshSources) {
+        self.refresh = Some(refresh);
     }
 
     /// A handle that reloads the configuration as SIGHUP does.
@@ -193,6 +205,7 @@ impl Server {
             listener,
             state,
             sources,
+            refresh,
             shared,
             limits,
             reload,
@@ -202,15 +215,14 @@ impl Server {
         spawn_reloader(
             state.clone(),
             sources.clone(),
+            refresh,
             shared.clone(),
             reload,
             hangups,
         );
         let handshake_timeouts = Arc::new(AtomicU64::new(0));
         spawn_timeout_reporter(handshake_timeouts.clone(), limits.handshake_timeout);
-        if let Some(path) = sources.message_file() {
-            spawn_message_watcher(state.clone(), sources.clone(), path.to_path_buf());
-        }
+        spawn_message_watcher(state.clone(), sources.clone());
         let protocols = Arc::new(Protocols::new(&limits));
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));

@@ -49,6 +49,10 @@ pub struct SiteSources {
     pub fernet: Option<Arc<Fernet>>,
 }
 
+/// Makes the sources again, as the configuration now says (the
+/// configuration file re-read); an error says what is wrong in it.
+pub type RefreshSources = Arc<dyn Fn() -> Result<SiteSources, String> + Send + Sync>;
+
 /// A file's identity for change detection: modification time and length.
 pub type FileStamp = Option<(SystemTime, u64)>;
 

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod serve;
 pub mod serve_acme;
 pub mod serve_config;
+pub mod serve_reload;
 pub mod shell;
 pub mod sniff;
 pub mod style;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ServeArgs {
     /// Read the settings from a TOML file: one key per long flag (listen = "127.0.0.1:5683",
     /// message-file = "message.txt"); flags given here win, paths are relative to the file.
@@ -151,10 +151,20 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     super::logging::init(settings.quiet, settings.verbose);
     let acme = settings.acme.as_ref().map(serve_acme::config).transpose()?;
     let live = acme.as_ref().map(|_| LiveCert::new());
-    let options = options(&settings, acme.as_ref().zip(live.as_ref()))?;
+    let options = options(&settings, acme.as_ref().zip(live.as_ref()), None)?;
     if args.check_config {
         return check(&settings, &options, acme.as_ref());
     }
+    // With --config, a reload reads the file again (not under --acme,
+    // whose certificate is the ACME client's).
+    let refresh = match (&args.config, &acme) {
+        (Some(_), None) => Some(super::serve_reload::refresher(
+            args.clone(),
+            &settings,
+            options.sources.tls.clone(),
+        )),
+        _ => None,
+    };
     if let Some(path) = &settings.pid_file {
         squirrel_http::check::folder_exists(path, "--pid-file")?;
         if let pid_file::Previous::Stale(content) = pid_file::check(path)? {
@@ -191,7 +201,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             (Some(config), Some(live)) => Some(serve_acme::Acme::prepare(config, live).await?),
             _ => None,
         };
-        let server = Server::bind(options).await?;
+        let mut server = Server::bind(options).await?;
+        if let Some(refresh) = refresh {
+            server.refresh_sources_with(refresh);
+        }
         // Written once the server listens; removed when `pid` drops.
         let pid = pid_path.as_deref().map(PidFile::write).transpose()?;
         let stop = squirrel_http::server::stop_signal()?;
@@ -221,10 +234,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// What the server is asked to serve: the settings with the key's
-/// passphrase and the Fernet keys read.
-fn options(
+/// passphrase and the Fernet keys read. On a reload, `started` is what
+/// the server started with: the same key file without a passphrase
+/// source is decrypted with the passphrase given at start (asked on the
+/// terminal then; there is none now).
+pub(super) fn options(
     settings: &Settings,
     acme: Option<(&AcmeConfig, &Arc<LiveCert>)>,
+    started: Option<&TlsFiles>,
 ) -> Result<ServeOptions> {
     let tls = match &settings.tls {
         Some(tls) => {
@@ -242,10 +259,11 @@ fn options(
                         pass_env: tls.key_pass_env.clone(),
                         no_pass: tls.no_pass,
                     };
-                    let passphrase = if tls.no_pass {
-                        None
-                    } else {
-                        pass.passphrase_for(key, "server key")?
+                    let given = tls.key_pass_file.is_some() || tls.key_pass_env.is_some();
+                    let passphrase = match started {
+                        _ if tls.no_pass => None,
+                        Some(first) if first.key == *key && !given => first.key_passphrase.clone(),
+                        _ => pass.passphrase_for(key, "server key")?,
                     };
                     (cert.clone(), key.clone(), passphrase, None)
                 }

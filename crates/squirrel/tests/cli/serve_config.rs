@@ -484,3 +484,77 @@ fn the_example_config_passes_check_config() {
         .contains("ExecStart=/usr/local/bin/squirrel serve --config /etc/squirrel/serve.toml\n"));
     assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID\n"));
 }
+
+/// `squirrel get --json` of `url`, trusting the scratch CA: the secret and
+/// the serial of the certificate the server presented.
+fn secret_and_serial(s: &Scratch, url: &str) -> (String, String) {
+    let out = s.ok(&["get", "--json", "--ca", "ca/ca.pem", url]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        json["body"].as_str().unwrap().to_string(),
+        json["tls"]["serial"].as_str().unwrap().to_string(),
+    )
+}
+
+/// SIGHUP reads `--config` again, as nginx does: a new message and a new
+/// certificate file named in it are served without a restart; a changed
+/// limit is named as needing a restart; a file that no longer reads keeps
+/// the running configuration, and the log says why.
+#[test]
+fn sighup_reads_the_config_file_again() {
+    let s = Scratch::new();
+    s.init_ca(&[]);
+    s.issue(&["localhost"]);
+    let toml = |cert: &str, key: &str, message: &str, extra: &str| {
+        s.write(
+            "serve.toml",
+            &format!("cert = \"{cert}\"\nkey = \"{key}\"\nmessage = \"{message}\"\n{extra}"),
+        );
+    };
+    toml("localhost.pem", "localhost-key.pem", "first secret", "");
+    let server = s.serve(&["--config", "serve.toml"]);
+    let url = format!("https://localhost:{}/", server.port);
+    let (secret, first_serial) = secret_and_serial(&s, &url);
+    assert_eq!(secret, "first secret");
+
+    s.issue(&["localhost", "127.0.0.1"]);
+    toml(
+        "localhost+1.pem",
+        "localhost+1-key.pem",
+        "second secret",
+        "",
+    );
+    let mark = server.log_mark();
+    server.signal("HUP");
+    server.wait_for_log(mark, "reloaded certificate, key");
+    let (secret, serial) = secret_and_serial(&s, &url);
+    assert_eq!(secret, "second secret");
+    assert_ne!(serial, first_serial, "the new certificate is served");
+
+    toml(
+        "localhost+1.pem",
+        "localhost+1-key.pem",
+        "third secret",
+        "idle-timeout = 7\n",
+    );
+    let mark = server.log_mark();
+    server.signal("HUP");
+    let log = server.wait_for_log(mark, "reloaded certificate, key");
+    assert!(
+        log.contains("serve.toml: a limit changed: that takes a restart"),
+        "{log}"
+    );
+    assert_eq!(secret_and_serial(&s, &url).0, "third secret");
+
+    s.write("serve.toml", "cert = \"localhost+1.pem\"\nkey = [\n");
+    let mark = server.log_mark();
+    server.signal("HUP");
+    let log = server.wait_for_log(mark, "reload failed");
+    assert!(
+        log.contains("reload failed, keeping the previous configuration: --config serve.toml"),
+        "{log}"
+    );
+    assert_eq!(secret_and_serial(&s, &url).0, "third secret");
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}
