@@ -73,6 +73,18 @@ async fn connections(cluster: &PgCluster, name: &str) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
+/// Connects a store to `url` and asserts that every connection to
+/// database `name` is encrypted, as the server sees it.
+async fn connects_encrypted(cluster: &PgCluster, name: &str, url: &str) {
+    let store = PostgresStore::connect(url).await.unwrap();
+    let (encrypted, plain) = connections(cluster, name).await;
+    assert!(
+        encrypted >= 1 && plain == 0,
+        "{url}: {encrypted} encrypted, {plain} plain"
+    );
+    drop(store);
+}
+
 #[tokio::test]
 async fn replicas_reach_postgres_over_tls_checked_as_sslmode_says() {
     if let Some(why) = pg_cluster::unavailable() {
@@ -88,18 +100,8 @@ async fn replicas_reach_postgres_over_tls_checked_as_sslmode_says() {
     let root = root.display().to_string();
 
     // verify-ca: the chain is the club CA's; the name is not checked.
-    let store = PostgresStore::connect(&with(
-        &url,
-        &format!("sslmode=verify-ca&sslrootcert={root}"),
-    ))
-    .await
-    .unwrap();
-    let (encrypted, plain) = connections(&cluster, &name).await;
-    assert!(
-        encrypted >= 1 && plain == 0,
-        "{encrypted} encrypted, {plain} plain"
-    );
-    drop(store);
+    let verify_ca = with(&url, &format!("sslmode=verify-ca&sslrootcert={root}"));
+    connects_encrypted(&cluster, &name, &verify_ca).await;
 
     // verify-full: 127.0.0.1 is not a name of the certificate.
     let e = refused(
@@ -134,24 +136,10 @@ async fn replicas_reach_postgres_over_tls_checked_as_sslmode_says() {
     }
 
     // require without a root: encrypted, whoever answers (as libpq).
-    let store = PostgresStore::connect(&with(&url, "sslmode=require"))
-        .await
-        .unwrap();
-    let (encrypted, plain) = connections(&cluster, &name).await;
-    assert!(
-        encrypted >= 1 && plain == 0,
-        "{encrypted} encrypted, {plain} plain"
-    );
-    drop(store);
+    connects_encrypted(&cluster, &name, &with(&url, "sslmode=require")).await;
 
     // The default (prefer) takes TLS when the server offers it.
-    let store = PostgresStore::connect(&url).await.unwrap();
-    let (encrypted, plain) = connections(&cluster, &name).await;
-    assert!(
-        encrypted >= 1 && plain == 0,
-        "{encrypted} encrypted, {plain} plain"
-    );
-    drop(store);
+    connects_encrypted(&cluster, &name, &url).await;
 
     // disable: plain TCP, as asked.
     let store = PostgresStore::connect(&with(&url, "sslmode=disable"))
@@ -164,18 +152,11 @@ async fn replicas_reach_postgres_over_tls_checked_as_sslmode_says() {
     // The certificate's name as the host, its address beside (libpq's
     // hostaddr): verify-full passes.
     let by_name = url.replace("127.0.0.1", "db.squirrels.test");
-    let store = PostgresStore::connect(&with(
+    let verify_full = with(
         &by_name,
         &format!("hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={root}"),
-    ))
-    .await
-    .unwrap();
-    let (encrypted, plain) = connections(&cluster, &name).await;
-    assert!(
-        encrypted >= 1 && plain == 0,
-        "{encrypted} encrypted, {plain} plain"
     );
-    drop(store);
+    connects_encrypted(&cluster, &name, &verify_full).await;
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ mod dns;
 mod dns01;
 mod http01;
 mod resolve;
-mod tls;
+pub(crate) mod tls;
 mod tls_alpn01;
 
 use crate::model::{ChallengeType, Identifier, IdentifierType};
