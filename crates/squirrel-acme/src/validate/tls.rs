@@ -2,7 +2,9 @@
 //! http-01 redirects to `https` (RFC 8555 §8.3).
 //!
 //! It accepts any certificate without checking its chain or its names.
-//! That is right here, and only here, because validation is not about
+//! That is right here (and for PostgreSQL's `sslmode=require` without a
+//! root, which asks for exactly that, see `store::postgres::tls`), because
+//! validation is not about
 //! trusting the server: in tls-alpn-01 the certificate is a self-signed
 //! one the ACME client made for the challenge (RFC 8737 §3), and what
 //! proves control is its acmeIdentifier extension, checked by the caller;
