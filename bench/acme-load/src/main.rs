@@ -192,6 +192,10 @@ struct Outcome {
     seconds: f64,
 }
 
+/// How long one order may take, polls included, before it counts as
+/// failed (the polling itself gives up after --poll-timeout).
+const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Runs `count` orders named `{prefix}{i}{suffix}`, `concurrency` in flight.
 async fn load(
     client: &Client,
@@ -201,21 +205,37 @@ async fn load(
     concurrency: usize,
 ) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
+    // Set when an order timed out: the server stopped answering, so no
+    // more orders are started (the ones not run count as failed).
+    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.min(count) {
         let (client, next, outcome) = (client.clone(), next.clone(), outcome.clone());
+        let stalled = stalled.clone();
         let (prefix, suffix) = (prefix.to_owned(), suffix.to_owned());
         workers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                if i >= count || stalled.load(Ordering::Relaxed) {
                     break;
                 }
                 let name = format!("{prefix}{i}{suffix}");
                 let t0 = Instant::now();
-                let result = client.order(&name).await;
+                // A server that stops answering fails the order (counted,
+                // its error shown) instead of hanging the run.
+                let result = match tokio::time::timeout(ORDER_TIMEOUT, client.order(&name)).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        stalled.store(true, Ordering::Relaxed);
+                        Err(format!(
+                            "no certificate after {ORDER_TIMEOUT:?}: the server stopped \
+                             answering (no more orders started)"
+                        )
+                        .into())
+                    }
+                };
                 let ms = t0.elapsed().as_secs_f64() * 1e3;
                 let mut out = outcome.lock().unwrap();
                 match result {
