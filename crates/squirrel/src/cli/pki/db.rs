@@ -49,22 +49,53 @@ impl DbArgs {
 
 /// `ca`, recording what it signs in the PostgreSQL database at `url`
 /// (`pki sign --db`, `pki issue --db`) instead of in the ledger file.
+///
+/// The recorder blocks on a small runtime of its own: call it from
+/// synchronous code, or from a blocking thread (`pki ca serve` issues its
+/// own certificate on one). The CA may be dropped anywhere, also inside the
+/// server's async runtime, at its shutdown.
 pub fn record_in(ca: CertificateAuthority, url: &str) -> Result<CertificateAuthority> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let db = runtime.block_on(connect(url))?;
+    let runtime = OwnRuntime(Some(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?,
+    ));
+    let db = runtime.get().block_on(connect(url))?;
     let shown = postgres::redact(url);
     Ok(ca.record_with(Box::new(move |entry| {
-        runtime.block_on(db.record(entry)).map_err(|e| match e {
+        runtime
+            .get()
+            .block_on(db.record(entry))
+            .map_err(|e| {
+                match e {
             StoreError::Conflict(why) => PkiError::Refused(why),
             StoreError::Database(why) => PkiError::invalid(
                 format!("cannot record the certificate in {shown}: {why}"),
                 "check that the database is reachable, then sign again (nothing was handed out)",
             ),
-        })
+        }
+            })
     })))
+}
+
+/// A runtime owned by a recorder. Dropping a runtime the usual way blocks
+/// until its tasks end, which tokio forbids (a panic) inside another
+/// runtime's async context; this one lets its tasks go in the background.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("taken only when dropped")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Connects to the PostgreSQL database at `url`.

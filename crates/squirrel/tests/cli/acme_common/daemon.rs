@@ -85,6 +85,15 @@ impl Daemon {
     }
 
     /// Waits until the log contains `needle`; panics with the log otherwise.
+    /// Waits for the process to end (after [`Daemon::signal`]): its exit
+    /// status, and all it wrote.
+    pub fn wait_exit(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().expect("wait for the server");
+        // Its streams close with it; the reader threads finish the log.
+        let _ = self.wait_for("the end of its output", |_| None::<()>);
+        (status, self.log())
+    }
+
     pub fn wait_for_line(&self, needle: &str) {
         if let Err(e) = self.wait_for(needle, |log| log.contains(needle).then_some(())) {
             panic!("{e}");
