@@ -92,6 +92,54 @@ fn sighup_reloads_and_sigterm_stops() {
     ca.server().wait_for_line("stopped");
 }
 
+/// The server's own certificate is looked at on a timer too, not only on
+/// SIGHUP: one that is gone (or due) is issued again while the server
+/// runs, and new connections get it.
+#[test]
+fn the_servers_own_certificate_is_renewed_without_a_signal() {
+    let ca = Ca::start(
+        Kind::Squirrel,
+        Options {
+            identity_check_every: Some(1),
+            ..Options::default()
+        },
+    );
+    let cert = std::path::Path::new(ca.ca_dir()).join("acme-server.pem");
+    let first = std::fs::read_to_string(&cert).unwrap();
+    std::fs::remove_file(&cert).unwrap();
+    ca.server()
+        .wait_for_line("renewed the server's own certificate");
+    let second = std::fs::read_to_string(&cert).unwrap();
+    assert_ne!(first, second, "a new certificate");
+    // Served from now on: the chain curl sees is the new file's leaf.
+    let out = ca.scratch.openssl(&[
+        "s_client",
+        "-connect",
+        ca.directory
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap(),
+        "-CAfile",
+        ca.bundle.to_str().unwrap(),
+        "-verify_return_error",
+    ]);
+    let leaf = second
+        .split("-----END CERTIFICATE-----")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
+    assert!(
+        out.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+            .contains(&leaf),
+        "{out}"
+    );
+}
+
 #[test]
 fn eab_keys_are_made_listed_and_removed() {
     let ca = squirrel_ca();

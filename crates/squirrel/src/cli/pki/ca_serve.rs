@@ -69,6 +69,10 @@ pub struct CaServeArgs {
     /// PEBBLE_WFE_NONCEREJECT).
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u32).range(2..))]
     pub reject_every_nth_nonce: Option<u32>,
+    /// How often the server looks whether its own certificate is due, in
+    /// seconds (a test aid; default an hour).
+    #[arg(long, value_name = "SECS", hide = true, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub identity_check_every: u64,
     /// Log warnings and errors only.
     #[arg(short, long)]
     pub quiet: bool,
@@ -142,7 +146,8 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
         // Signals are listened for before the server says it is ready: a
         // SIGHUP sent as soon as it has must reload it, not end it.
         let stop = squirrel_http::server::stop_signal()?;
-        spawn_reloader(acme.clone(), names.clone(), dir.clone(), tls.clone())?;
+        let every = std::time::Duration::from_secs(args.identity_check_every);
+        spawn_reloader(acme.clone(), names.clone(), dir.clone(), tls.clone(), every)?;
         let host = directory_host(listen, &names);
         println!("ACME directory: https://{host}:{port}/acme/directory");
         let trust = std::path::absolute(&files.cert).unwrap_or_else(|_| files.cert.clone());
@@ -207,11 +212,7 @@ fn directory_host(listen: SocketAddr, names: &[AltName]) -> String {
     }
 }
 
-/// How often the server looks whether its own certificate is due (a third
-/// of its life left), without waiting for a SIGHUP.
-const IDENTITY_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// SIGHUP, and every [`IDENTITY_CHECK_EVERY`]: the server's own certificate
+/// SIGHUP, and every `--identity-check-every` (an hour): the server's own certificate
 /// is issued again if it is due (or its files changed), and new
 /// connections use it. A server left running renews its certificate by
 /// itself, long before it expires.
@@ -220,13 +221,11 @@ fn spawn_reloader(
     names: Vec<AltName>,
     dir: std::path::PathBuf,
     tls: Arc<ArcSwap<rustls::ServerConfig>>,
+    every: std::time::Duration,
 ) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
-    let mut check = tokio::time::interval_at(
-        tokio::time::Instant::now() + IDENTITY_CHECK_EVERY,
-        IDENTITY_CHECK_EVERY,
-    );
+    let mut check = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tokio::spawn(async move {
         loop {
             let why = tokio::select! {

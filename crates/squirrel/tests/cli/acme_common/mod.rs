@@ -55,6 +55,9 @@ pub struct Options {
     /// Certificates live this many minutes (squirrel's `--cert-minutes`,
     /// Pebble's `certificateValidityPeriod`), for renewals within a test.
     pub cert_minutes: Option<u32>,
+    /// squirrel only: how often the server looks whether its own
+    /// certificate is due (`--identity-check-every SECS`).
+    pub identity_check_every: Option<u64>,
 }
 
 /// An external account binding: key id and HMAC key (base64url).

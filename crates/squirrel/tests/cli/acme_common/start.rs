@@ -241,6 +241,9 @@ pub(super) fn squirrel_ca_command(
     if let Some(minutes) = options.cert_minutes {
         cmd.arg("--cert-minutes").arg(minutes.to_string());
     }
+    if let Some(secs) = options.identity_check_every {
+        cmd.arg("--identity-check-every").arg(secs.to_string());
+    }
     cmd
 }
 
