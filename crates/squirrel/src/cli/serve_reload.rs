@@ -66,14 +66,6 @@ pub fn refresher(args: ServeArgs, started: &Settings, tls: Option<TlsFiles>) -> 
         .unwrap_or_default();
     Arc::new(move || {
         let settings = serve_config::settings(&args).map_err(|e| format!("{e:#}"))?;
-        let changed = at_start.changed(&RestartOnly::of(&settings));
-        if !changed.is_empty() {
-            tracing::warn!(
-                "{file}: {} changed: that takes a restart (systemctl restart squirrel); the rest is \
-                 reloaded",
-                changed.join(", ")
-            );
-        }
         // HTTPS turned on or off keeps the running choice: the rest of the
         // new settings would not fit the listening socket's.
         if at_start.https != settings.tls.is_some() {
@@ -81,6 +73,14 @@ pub fn refresher(args: ServeArgs, started: &Settings, tls: Option<TlsFiles>) -> 
                 "{file}: HTTPS was turned {} in the file: restart the server for that",
                 if settings.tls.is_some() { "on" } else { "off" }
             ));
+        }
+        let changed = at_start.changed(&RestartOnly::of(&settings));
+        if !changed.is_empty() {
+            tracing::warn!(
+                "{file}: {} changed: that takes a restart (systemctl restart squirrel); the rest is \
+                 reloaded",
+                changed.join(", ")
+            );
         }
         let options =
             super::serve::options(&settings, None, tls.as_ref()).map_err(|e| format!("{e:#}"))?;
