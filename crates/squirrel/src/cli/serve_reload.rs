@@ -37,11 +37,11 @@ impl RestartOnly {
         }
     }
 
-    /// The names of what differs in `now`.
+    /// The names of what differs in `now` (HTTPS on or off is refused
+    /// before this is asked).
     fn changed(&self, now: &RestartOnly) -> Vec<&'static str> {
         [
             ("listen", self.listen != now.listen),
-            ("HTTPS on or off", self.https != now.https),
             ("keylog", self.keylog != now.keylog),
             ("a limit", self.limits != now.limits),
             ("threads", self.threads != now.threads),
