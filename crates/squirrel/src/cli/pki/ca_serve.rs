@@ -245,7 +245,12 @@ fn spawn_reloader(
             let outcome = reloaded.and_then(|identity| {
                 let path = identity.cert_path.display().to_string();
                 let issued = identity.issued;
-                tls.store(listen::tls_config(identity)?);
+                // The hourly check swaps the TLS configuration (and its
+                // session cache) only for a new certificate; SIGHUP always,
+                // as files may have changed by hand.
+                if issued || why == "SIGHUP" {
+                    tls.store(listen::tls_config(identity)?);
+                }
                 Ok((path, issued))
             });
             match (why, outcome) {
