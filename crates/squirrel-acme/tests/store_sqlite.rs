@@ -93,3 +93,54 @@ async fn an_unusable_ledger_is_named() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// The store's reads and its writer share one connection; while another
+/// process holds the ledger's write lock (here a second connection inside
+/// `BEGIN IMMEDIATE`), the writer waits for it without keeping that
+/// connection from the reads, and its write lands once the lock is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_on_while_another_process_holds_the_write_lock() {
+    use squirrel_acme::store::Store;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let sqlite = Sqlite::new().await;
+    let store = Arc::new(SqliteStore::open(&sqlite.path).unwrap());
+    store
+        .create_account(&store_contract::account("acct-a", "thumb-a"))
+        .await
+        .unwrap();
+
+    let other = sqlite.conn();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .create_account(&store_contract::account("acct-b", "thumb-b"))
+                .await
+        })
+    };
+    // Long enough for the writer to be waiting on the lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!writing.is_finished(), "the write must wait for the lock");
+    let read = tokio::time::timeout(Duration::from_secs(1), store.account("acct-a"))
+        .await
+        .expect("a read must not wait for another process's write lock")
+        .unwrap();
+    assert_eq!(read.map(|a| a.thumbprint).as_deref(), Some("thumb-a"));
+    assert_eq!(
+        store.account("acct-b").await.unwrap(),
+        None,
+        "not written yet"
+    );
+
+    other.execute_batch("COMMIT").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), writing)
+        .await
+        .expect("the write lands once the lock is let go")
+        .unwrap()
+        .unwrap();
+    let written = store.account("acct-b").await.unwrap();
+    assert_eq!(written.map(|a| a.thumbprint).as_deref(), Some("thumb-b"));
+}

@@ -6,16 +6,16 @@
 //! and the CLI (`pki list`, `pki revoke`, `pki crl`) sees ACME certificates
 //! as ordinary ledger rows.
 //!
-//! Reads go through one connection behind a [`Mutex`]: each is a few
-//! microseconds of SQLite, never held across an `.await`. Writes go to the
-//! [`Writer`] thread, which has its own connection and puts the writes that
-//! arrive together in one transaction (group commit); a request awaits the
-//! commit of its write, so what it answered is on disk. In WAL mode the
-//! readers never wait for the writer. Several processes may share the file
+//! One connection behind a [`Mutex`] serves the reads (each a few
+//! microseconds of SQLite, never held across an `.await`) and the
+//! [`Writer`] thread, which puts the writes that arrive together in one
+//! transaction (group commit); a request awaits the commit of its write,
+//! so what it answered is on disk. Sharing the connection keeps its page
+//! cache warm (see [`background`]). Several processes may share the file
 //! (a second server, the CLI): the writer's transactions start with `BEGIN
-//! IMMEDIATE`, taking the write lock first, and a busy timeout makes them
-//! wait for another process's writer instead of failing with "database is
-//! locked".
+//! IMMEDIATE`, taking the write lock first, and wait for another process's
+//! writer (letting the connection go meanwhile) instead of failing with
+//! "database is locked".
 //!
 //! Times are stored as RFC 3339 UTC text with a fixed nine-digit fraction,
 //! so comparing the text in SQL (nonce and authorization expiry) compares
@@ -35,7 +35,7 @@ use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
 use squirrel_pki::ledger::{insert_entry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 mod background;
@@ -51,7 +51,7 @@ const PURGE_EVERY: u32 = 64;
 
 /// The ACME store in a ledger file.
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    conn: background::Shared,
     nonces_put: AtomicU32,
     _checkpointer: Checkpointer,
     writer: Writer,
@@ -79,19 +79,17 @@ impl SqliteStore {
         let checkpointer = Checkpointer::start(path)?;
         let conn = Arc::new(Mutex::new(conn));
         Ok(SqliteStore {
-            writer: Writer::start(path)?,
+            writer: Writer::start(conn.clone())?,
             conn,
             nonces_put: AtomicU32::new(0),
             _checkpointer: checkpointer,
         })
     }
 
-    /// Runs `f` with the connection. A panic elsewhere while holding it
-    /// cannot have left a transaction open (a dropped transaction rolls
-    /// back), so a poisoned lock is used as is.
+    /// Runs `f` with the connection, between two of the writer's
+    /// transactions.
     fn run<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut conn)
+        f(&mut background::lock(&self.conn))
     }
 
     /// The row `sql` selects with `params`, read by `read`, if there is one.

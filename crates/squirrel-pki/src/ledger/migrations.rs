@@ -36,7 +36,7 @@ pub struct Migration {
 /// How long a connection waits for another one's lock before failing
 /// with "database is locked": the CLI and the ACME server may share the
 /// file, and their transactions are short.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first. Append only.
 pub const MIGRATIONS: &[Migration] = &[
