@@ -28,7 +28,8 @@
 #
 # Usage: bash bench/acme.sh [--quick] [--save]
 #   --quick   N=40 C=8, no SWEEP (default: N=${N:-200}, C=${C:-16})
-#   --save    also write the table to bench/results/acme-DATE.txt
+#   --save    also write the table to bench/results/acme-DATE.txt (or
+#             acme-DATE-2.txt, ... when that day already has one)
 # Environment: N, C (orders, in flight), WARMUP (default 5),
 #   SWEEP (more in-flight counts for Pebble and squirrel, default "32 64":
 #   each server's peak orders/s over C and SWEEP is its throughput),
@@ -458,7 +459,13 @@ PY
 report | tee "$work/report.txt"
 if [ -n "$save" ]; then
     mkdir -p bench/results
+    # A second run on the same day keeps the first: acme-DATE-2.txt, ...
     out=bench/results/acme-$(date +%Y-%m-%d).txt
+    n=2
+    while [ -e "$out" ]; do
+        out=bench/results/acme-$(date +%Y-%m-%d)-$n.txt
+        n=$((n + 1))
+    done
     cp "$work/report.txt" "$out"
     echo "saved: $out" >&2
 fi
