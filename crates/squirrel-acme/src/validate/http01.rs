@@ -8,9 +8,9 @@
 //!   bracketed, RFC 3986 §3.2.2), the name the site answers for.
 //! - Every resolved address is tried until one accepts the connection.
 //! - Redirects are followed (§8.3 "SHOULD follow redirects"), at most 10,
-//!   to `http` or `https` on any port and any name: a redirect to a
-//!   central certificate manager is the use case §8.3 gives. An `https`
-//!   target's certificate is not verified ([`super::tls`] says why).
+//!   to `http` or `https` on any name: a redirect to a central certificate
+//!   manager is the use case §8.3 gives. An `https` target's certificate
+//!   is not verified ([`super::tls`] says why).
 //! - At most 64 KiB of body is read: a key authorization is under 200
 //!   bytes, and the validator must not be made to swallow a huge file.
 //! - Trailing whitespace is trimmed before comparing (§8.3 step 4: the
@@ -19,8 +19,19 @@
 //! - Problem types as Boulder's: a failure to connect or a broken HTTP
 //!   exchange is `connection`; a wrong status or body is `unauthorized`.
 //!
-//! The SSRF concerns of RFC 8555 §10.4 are the operator's: this CA is
-//! private, and validates on the network it is told to.
+//! Server-side request forgery (RFC 8555 §10.4): whoever orders a name
+//! chooses where the CA connects, and through a redirect, the whole URL.
+//! This CA is private and validates on its own network, so private
+//! addresses stay allowed; what it refuses, as Let's Encrypt's Boulder
+//! does, is being turned into a reader of that network's other services:
+//! - a redirect may lead only to port 80 or 443, or to the ports the CA
+//!   validates on (`--http01-port`, `--tlsalpn01-port`);
+//! - link-local addresses (cloud metadata services) are never connected
+//!   to ([`resolve::never_validated`]);
+//! - a wrong answer is quoted in the problem only when it has the shape of
+//!   a key authorization (the mistake worth showing: another token or
+//!   account key); anything else is described by its length alone, so
+//!   that a page reached through a redirect is not handed to the client.
 
 use super::{resolve, tls, Target, ValidationConfig};
 use crate::problem::{ErrorType, Problem};
@@ -135,15 +146,17 @@ pub(crate) async fn validate(
                     format!("too many redirects (more than {MAX_REDIRECTS}), the last from {url} ({addr})"),
                 ));
             }
-            url = follow(&url, &location).map_err(|why| {
-                Problem::new(
-                    ErrorType::Connection,
-                    format!(
-                        "{url} ({addr}) redirected to {}, which cannot be followed: {why}",
-                        super::quote(&location, 200)
-                    ),
-                )
-            })?;
+            url = follow(&url, &location)
+                .and_then(|next| allowed_redirect(config, next))
+                .map_err(|why| {
+                    Problem::new(
+                        ErrorType::Connection,
+                        format!(
+                            "{url} ({addr}) redirected to {}, which cannot be followed: {why}",
+                            super::quote(&location, 200)
+                        ),
+                    )
+                })?;
             host_header = url.authority();
             continue;
         }
@@ -161,12 +174,24 @@ pub(crate) async fn validate(
         if answer == key_authorization {
             return Ok(());
         }
+        let got = if looks_like_key_authorization(answer.trim_start()) {
+            super::quote(answer, 100)
+        } else if fetched.body.len() >= MAX_BODY {
+            format!(
+                "{} KiB or more that are not a key authorization",
+                MAX_BODY / 1024
+            )
+        } else {
+            format!(
+                "{} bytes that are not a key authorization",
+                fetched.body.len()
+            )
+        };
         return Err(Problem::new(
             ErrorType::Unauthorized,
             format!(
-                "http-01: the key authorization at {url} ({addr}) is wrong: expected {}, got {}",
+                "http-01: the key authorization at {url} ({addr}) is wrong: expected {}, got {got}",
                 super::quote(key_authorization, 100),
-                super::quote(answer, 100)
             ),
         ));
     }
@@ -288,6 +313,34 @@ where
         location,
         body,
     })
+}
+
+/// `next`, when a redirect may lead there: port 80 or 443, or a port the
+/// CA validates on (see the module's notes on request forgery).
+fn allowed_redirect(config: &ValidationConfig, next: Url) -> Result<Url, String> {
+    let allowed = [80, 443, config.http01_port, config.tlsalpn01_port];
+    if allowed.contains(&next.port) {
+        return Ok(next);
+    }
+    let mut ports = allowed.to_vec();
+    ports.sort_unstable();
+    ports.dedup();
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    Err(format!(
+        "port {} is not one a redirect may lead to ({}; RFC 8555 §10.4: a client must not make \
+         the CA reach the other services of its network); redirect to one of those ports",
+        next.port,
+        ports.join(", ")
+    ))
+}
+
+/// Whether `answer` has the shape of a key authorization (RFC 8555 §8.1):
+/// `token.thumbprint`, both base64url, of a sensible length.
+fn looks_like_key_authorization(answer: &str) -> bool {
+    answer.len() <= 300
+        && answer.split_once('.').is_some_and(|(token, thumbprint)| {
+            crate::b64::is_base64url_token(token) && crate::b64::is_base64url_token(thumbprint)
+        })
 }
 
 /// The URL a `Location` leads to from `base` (RFC 9110 §10.2.2: it may

@@ -117,6 +117,8 @@ fn dns_problem(detail: String) -> Problem {
 /// attempt gets an even share of the time left, so that one address
 /// that drops packets does not keep the others from being tried. The
 /// `connection` problem lists every address tried and why it failed.
+/// Addresses that no site is served from ([`never_validated`]) are not
+/// tried.
 pub(crate) async fn connect(
     ips: &[IpAddr],
     port: u16,
@@ -126,6 +128,10 @@ pub(crate) async fn connect(
     let mut failures = Vec::new();
     for (index, ip) in ips.iter().enumerate() {
         let addr = SocketAddr::new(*ip, port);
+        if let Some(why) = never_validated(ip) {
+            failures.push(format!("{addr}: not tried, {why}"));
+            continue;
+        }
         let left = u32::try_from(ips.len() - index).unwrap_or(1);
         let attempt_deadline = Instant::now() + super::remaining(deadline) / left;
         match timeout_at(attempt_deadline, TcpStream::connect(addr)).await {
@@ -141,4 +147,69 @@ pub(crate) async fn connect(
         ErrorType::Connection,
         format!("could not connect for {what}: {}", failures.join("; ")),
     ))
+}
+
+/// Why the validator never connects to `ip`, if it does not: addresses
+/// that no site is served from, where a client could only be trying to
+/// make the CA reach something else (RFC 8555 §10.4, server-side request
+/// forgery). Link-local addresses are where cloud metadata services
+/// answer (169.254.169.254, fd00:ec2::254 is unique-local and stays
+/// allowed like every private network: a private CA validates on its
+/// LAN). Loopback stays allowed too: the CA's own machine is a site.
+pub(crate) fn never_validated(ip: &IpAddr) -> Option<&'static str> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+        IpAddr::V4(_) => *ip,
+    };
+    match ip {
+        IpAddr::V4(v4) if v4.is_link_local() => {
+            Some("a link-local address (cloud metadata services answer there)")
+        }
+        IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
+            Some("a link-local address (cloud metadata services answer there)")
+        }
+        _ if ip.is_unspecified() => Some("the unspecified address"),
+        _ if ip.is_multicast() => Some("a multicast address"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::never_validated;
+    use std::net::IpAddr;
+
+    #[test]
+    fn link_local_unspecified_multicast_and_broadcast_are_never_validated() {
+        let refused = |ip: &str| never_validated(&ip.parse::<IpAddr>().unwrap()).is_some();
+        for ip in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "fe80::1",
+            "febf::1",
+            "::ffff:169.254.169.254",
+            "0.0.0.0",
+            "::",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+        ] {
+            assert!(refused(ip), "{ip} must be refused");
+        }
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "192.168.1.10",
+            "172.16.0.1",
+            "fd00:ec2::254",
+            "203.0.113.7",
+            "2001:db8::1",
+            "169.253.255.255",
+            "fec0::1",
+        ] {
+            assert!(!refused(ip), "{ip} must be allowed");
+        }
+    }
 }

@@ -252,38 +252,125 @@ async fn http01_resolve_map_names_a_made_up_site() {
 
 #[tokio::test]
 async fn http01_redirects_are_followed_to_http_and_https() {
+    // Redirects may lead only to port 80 or 443 or the validation ports:
+    // the first hop stays on the http-01 port under another name and
+    // path, the second goes to https on the tls-alpn-01 port.
     let (tls_port, tls_seen) = http_server(Some(https_acceptor()), |_| {
         (200, vec![], KEY_AUTHZ.to_string())
     })
     .await;
-    let (second, second_seen) = http_server(None, move |_| {
-        let to = format!("https://secure.test:{tls_port}/final");
-        (302, vec![("Location".into(), to)], String::new())
-    })
-    .await;
-    let (first, first_seen) = http_server(None, move |_| {
-        let to = format!("http://central.test:{second}/acme/{TOKEN}");
+    let own_port = Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let port_for_handler = own_port.clone();
+    let (port, seen) = http_server(None, move |path| {
+        let to = if path == challenge_path() {
+            let port = port_for_handler.load(std::sync::atomic::Ordering::SeqCst);
+            format!("http://central.test:{port}/acme/{TOKEN}")
+        } else {
+            format!("https://secure.test:{tls_port}/final")
+        };
         (301, vec![("Location".into(), to)], String::new())
     })
     .await;
+    own_port.store(port, std::sync::atomic::Ordering::SeqCst);
     let config = ValidationConfig {
-        http01_port: first,
+        http01_port: port,
+        tlsalpn01_port: tls_port,
         resolve: resolving(&["site.test", "central.test", "secure.test"]),
         ..base_config()
     };
     http01(&config, Identifier::dns("site.test")).await.unwrap();
     assert_eq!(
-        first_seen.lock().unwrap()[0],
-        ("site.test".into(), challenge_path())
-    );
-    assert_eq!(
-        second_seen.lock().unwrap()[0],
-        (format!("central.test:{second}"), format!("/acme/{TOKEN}"))
+        seen.lock().unwrap().as_slice(),
+        &[
+            ("site.test".into(), challenge_path()),
+            (format!("central.test:{port}"), format!("/acme/{TOKEN}")),
+        ]
     );
     assert_eq!(
         tls_seen.lock().unwrap()[0],
         (format!("secure.test:{tls_port}"), "/final".to_string())
     );
+}
+
+/// Server-side request forgery (RFC 8555 §10.4): a client that controls a
+/// name's answer must not make the CA fetch from another port of its
+/// network; the service there is never connected to.
+#[tokio::test]
+async fn http01_a_redirect_to_another_port_is_refused_before_connecting() {
+    let (internal, internal_seen) =
+        http_server(None, |_| (200, vec![], "internal secret".into())).await;
+    let (port, _) = http_server(None, move |_| {
+        let to = format!("http://127.0.0.1:{internal}/admin");
+        (302, vec![("Location".into(), to)], String::new())
+    })
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Connection, "{problem:?}");
+    assert!(
+        problem.detail.contains(&format!(
+            "port {internal} is not one a redirect may lead to (80, 443, {port};"
+        )),
+        "{}",
+        problem.detail
+    );
+    assert!(internal_seen.lock().unwrap().is_empty(), "never connected");
+}
+
+/// What a page reached through the validation says is not handed back to
+/// the client; an answer shaped like a key authorization is (the mistake
+/// worth showing: another token or account key).
+#[tokio::test]
+async fn http01_a_wrong_answer_is_quoted_only_when_it_is_a_key_authorization() {
+    let (port, _) = answering("<html>db_password=hunter2</html>").await;
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    let problem = http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Unauthorized);
+    assert!(
+        problem
+            .detail
+            .ends_with("got 32 bytes that are not a key authorization"),
+        "{}",
+        problem.detail
+    );
+    assert!(!problem.detail.contains("hunter2"), "{}", problem.detail);
+}
+
+/// Link-local addresses (where cloud metadata services answer) are never
+/// connected to, whatever name or redirect leads there.
+#[tokio::test]
+async fn http01_link_local_addresses_are_never_connected_to() {
+    let config = ValidationConfig {
+        http01_port: 80,
+        resolve: HashMap::from([(
+            "metadata.test".to_string(),
+            vec!["169.254.169.254".parse().unwrap()],
+        )]),
+        ..base_config()
+    };
+    let started = std::time::Instant::now();
+    let problem = http01(&config, Identifier::dns("metadata.test"))
+        .await
+        .unwrap_err();
+    assert_eq!(problem.kind, ErrorType::Connection);
+    assert!(
+        problem.detail.contains(
+            "169.254.169.254:80: not tried, a link-local address (cloud metadata services answer there)"
+        ),
+        "{}",
+        problem.detail
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
 
 #[tokio::test]
@@ -310,7 +397,7 @@ async fn http01_system_resolver_is_the_default() {
 }
 
 #[tokio::test]
-async fn http01_huge_body_is_read_in_part_and_quoted_in_part() {
+async fn http01_huge_body_is_read_in_part_and_described_by_its_size() {
     let (port, _) = http_server(None, |_| (200, vec![], "x".repeat(1 << 20))).await;
     let config = ValidationConfig {
         http01_port: port,
@@ -321,7 +408,13 @@ async fn http01_huge_body_is_read_in_part_and_quoted_in_part() {
         .unwrap_err();
     assert_eq!(problem.kind, ErrorType::Unauthorized);
     assert!(problem.detail.len() < 1000, "{}", problem.detail);
-    assert!(problem.detail.contains("xxx..."), "{}", problem.detail);
+    assert!(
+        problem
+            .detail
+            .ends_with("got 64 KiB or more that are not a key authorization"),
+        "{}",
+        problem.detail
+    );
 }
 
 #[tokio::test]
