@@ -155,16 +155,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if args.check_config {
         return check(&settings, &options, acme.as_ref());
     }
-    // With --config, a reload reads the file again (not under --acme,
-    // whose certificate is the ACME client's).
-    let refresh = match (&args.config, &acme) {
-        (Some(_), None) => Some(super::serve_reload::refresher(
+    // With --config, a reload reads the file again.
+    let refresh = args.config.as_ref().map(|_| {
+        super::serve_reload::refresher(
             args.clone(),
             &settings,
             options.sources.tls.clone(),
-        )),
-        _ => None,
-    };
+            acme.clone().zip(live.clone()),
+        )
+    });
     if let Some(path) = &settings.pid_file {
         squirrel_http::check::folder_exists(path, "--pid-file")?;
         if let pid_file::Previous::Stale(content) = pid_file::check(path)? {

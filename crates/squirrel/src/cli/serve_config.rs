@@ -80,6 +80,7 @@ pub struct TlsSettings {
 }
 
 /// `--acme`: where the certificate comes from instead of --cert/--key.
+#[derive(Clone, Debug, PartialEq)]
 pub struct AcmeSettings {
     pub directory: String,
     pub ca: PathBuf,

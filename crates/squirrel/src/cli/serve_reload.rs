@@ -2,12 +2,16 @@
 //! reads the file again, as nginx does with its own. What a running server
 //! can take (message, certificate, key, client CA, CRL) is taken; what
 //! needs a new socket or a new process (the address, the limits, the
-//! threads, the key log, the pid file, Fernet) is named in a warning and
-//! waits for a restart. A file that no longer reads keeps the running
-//! configuration, and the log says why.
+//! threads, the key log, the pid file, Fernet, the ACME settings) is named
+//! in a warning and waits for a restart. A file that no longer reads keeps
+//! the running configuration, and the log says why. Under `--acme` the
+//! certificate stays the ACME client's (a renewal reloads too, and reads
+//! the file again like a SIGHUP).
 
 use super::serve::ServeArgs;
-use super::serve_config::{self, Settings};
+use super::serve_config::{self, AcmeSettings, Settings};
+use squirrel_http::acme::AcmeConfig;
+use squirrel_http::live_cert::LiveCert;
 use squirrel_http::{RefreshSources, TlsFiles};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +26,7 @@ struct RestartOnly {
     threads: Option<usize>,
     pid_file: Option<PathBuf>,
     fernet_key_env: Option<String>,
+    acme: Option<AcmeSettings>,
 }
 
 impl RestartOnly {
@@ -34,6 +39,7 @@ impl RestartOnly {
             threads: settings.threads,
             pid_file: settings.pid_file.clone(),
             fernet_key_env: settings.fernet_key_env.clone(),
+            acme: settings.acme.clone(),
         }
     }
 
@@ -47,6 +53,7 @@ impl RestartOnly {
             ("threads", self.threads != now.threads),
             ("pid-file", self.pid_file != now.pid_file),
             ("fernet-key-env", self.fernet_key_env != now.fernet_key_env),
+            ("an ACME setting", self.acme != now.acme),
         ]
         .into_iter()
         .filter_map(|(name, differs)| differs.then_some(name))
@@ -56,8 +63,14 @@ impl RestartOnly {
 
 /// The sources of a reload: `args` read again with its `--config` file
 /// (the command line still wins over the file), the key's passphrase from
-/// `started` when the same key file has no passphrase source.
-pub fn refresher(args: ServeArgs, started: &Settings, tls: Option<TlsFiles>) -> RefreshSources {
+/// `started` when the same key file has no passphrase source; under
+/// `--acme`, the certificate of `acme`'s client, as at start.
+pub fn refresher(
+    args: ServeArgs,
+    started: &Settings,
+    tls: Option<TlsFiles>,
+    acme: Option<(AcmeConfig, Arc<LiveCert>)>,
+) -> RefreshSources {
     let at_start = RestartOnly::of(started);
     let file = args
         .config
@@ -82,8 +95,9 @@ pub fn refresher(args: ServeArgs, started: &Settings, tls: Option<TlsFiles>) -> 
                 changed.join(", ")
             );
         }
+        let acme = acme.as_ref().map(|(config, live)| (config, live));
         let options =
-            super::serve::options(&settings, None, tls.as_ref()).map_err(|e| format!("{e:#}"))?;
+            super::serve::options(&settings, acme, tls.as_ref()).map_err(|e| format!("{e:#}"))?;
         Ok(options.sources)
     })
 }

@@ -269,3 +269,55 @@ fn serve_acme_eab_squirrel() {
 fn serve_acme_eab_pebble() {
     serve_acme_registers_with_an_external_account_binding(Kind::Pebble);
 }
+
+/// `serve --config FILE --acme ...`: SIGHUP reads the file again, as
+/// without `--acme`; the certificate stays the one the ACME client got,
+/// and a changed ACME setting waits for a restart, saying so.
+#[test]
+fn serve_acme_sighup_reads_the_config_file_again() {
+    let ca = squirrel_ca(None);
+    let s = &ca.scratch;
+    let toml = |message: &str, domains: &str| {
+        s.write(
+            "serve.toml",
+            &format!(
+                "acme = \"{}\"\nacme-ca = \"{}\"\ndomain = [{domains}]\nmessage = \"{message}\"\n",
+                ca.directory,
+                ca.bundle.display()
+            ),
+        );
+    };
+    toml("first secret", "\"localhost\"");
+    let listen = format!("127.0.0.1:{}", ca.tlsalpn01_port);
+    let server = s.serve(&["--listen", &listen, "--config", "serve.toml"]);
+    let log = server.wait_for_log(0, "obtained a certificate");
+    let serial = logged_serial(&log, "obtained a certificate");
+    assert_eq!(
+        get_serial(&ca, server.port),
+        ("first secret".to_string(), serial.clone())
+    );
+
+    toml("second secret", "\"localhost\"");
+    let mark = server.log_mark();
+    server.signal("HUP");
+    server.wait_for_log(mark, "reloaded certificate, key");
+    assert_eq!(
+        get_serial(&ca, server.port),
+        ("second secret".to_string(), serial.clone())
+    );
+
+    toml("third secret", "\"localhost\", \"127.0.0.1\"");
+    let mark = server.log_mark();
+    server.signal("HUP");
+    let log = server.wait_for_log(mark, "reloaded certificate, key");
+    assert!(
+        log.contains("serve.toml: an ACME setting changed: that takes a restart"),
+        "{log}"
+    );
+    assert_eq!(
+        get_serial(&ca, server.port),
+        ("third secret".to_string(), serial)
+    );
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+}
