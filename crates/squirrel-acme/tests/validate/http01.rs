@@ -97,6 +97,24 @@ pub(crate) async fn http01(
     validate(config, ChallengeType::Http01, &identifier, TOKEN, KEY_AUTHZ).await
 }
 
+/// What validating 127.0.0.1 by http-01 on `port` gets, when it fails.
+async fn refusal_on(port: u16) -> squirrel_acme::Problem {
+    let config = ValidationConfig {
+        http01_port: port,
+        ..base_config()
+    };
+    http01(&config, Identifier::ip("127.0.0.1"))
+        .await
+        .unwrap_err()
+}
+
+/// [`refusal_on`] a server answering `body` at the challenge path; and
+/// that server's port.
+async fn refusal_of(body: &'static str) -> (squirrel_acme::Problem, u16) {
+    let (port, _) = answering(body).await;
+    (refusal_on(port).await, port)
+}
+
 #[tokio::test]
 async fn http01_good_answer_with_the_identifier_as_host() {
     let (port, seen) = answering(KEY_AUTHZ).await;
@@ -127,14 +145,7 @@ async fn http01_trailing_newline_is_trimmed() {
 
 #[tokio::test]
 async fn http01_wrong_body_is_unauthorized_with_both_values() {
-    let (port, _) = answering("not.the-key-authorization").await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let (problem, port) = refusal_of("not.the-key-authorization").await;
     assert_eq!(problem.kind, ErrorType::Unauthorized, "{problem:?}");
     assert!(
         problem.detail.contains("not.the-key-authorization"),
@@ -151,30 +162,17 @@ async fn http01_wrong_body_is_unauthorized_with_both_values() {
 
 #[tokio::test]
 async fn http01_leading_whitespace_is_not_trimmed() {
-    let (port, _) = answering(
+    let (problem, _) = refusal_of(
         " evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI",
     )
     .await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
     assert_eq!(problem.kind, ErrorType::Unauthorized);
 }
 
 #[tokio::test]
 async fn http01_404_is_unauthorized_with_the_status() {
     let (port, _) = http_server(None, |_| (404, vec![], "no".into())).await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let problem = refusal_on(port).await;
     assert_eq!(problem.kind, ErrorType::Unauthorized);
     assert!(problem.detail.contains("404"), "{}", problem.detail);
     assert!(problem.detail.contains(TOKEN), "{}", problem.detail);
@@ -183,13 +181,7 @@ async fn http01_404_is_unauthorized_with_the_status() {
 #[tokio::test]
 async fn http01_nothing_listening_is_a_connection_problem() {
     let port = closed_port().await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let problem = refusal_on(port).await;
     assert_eq!(problem.kind, ErrorType::Connection, "{problem:?}");
     assert!(
         problem.detail.contains(&format!("127.0.0.1:{port}")),
@@ -304,13 +296,7 @@ async fn http01_a_redirect_to_another_port_is_refused_before_connecting() {
         (302, vec![("Location".into(), to)], String::new())
     })
     .await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let problem = refusal_on(port).await;
     assert_eq!(problem.kind, ErrorType::Connection, "{problem:?}");
     assert!(
         problem.detail.contains(&format!(
@@ -327,14 +313,7 @@ async fn http01_a_redirect_to_another_port_is_refused_before_connecting() {
 /// worth showing: another token or account key).
 #[tokio::test]
 async fn http01_a_wrong_answer_is_quoted_only_when_it_is_a_key_authorization() {
-    let (port, _) = answering("<html>db_password=hunter2</html>").await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let (problem, _) = refusal_of("<html>db_password=hunter2</html>").await;
     assert_eq!(problem.kind, ErrorType::Unauthorized);
     assert!(
         problem
@@ -399,13 +378,7 @@ async fn http01_system_resolver_is_the_default() {
 #[tokio::test]
 async fn http01_huge_body_is_read_in_part_and_described_by_its_size() {
     let (port, _) = http_server(None, |_| (200, vec![], "x".repeat(1 << 20))).await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let problem = refusal_on(port).await;
     assert_eq!(problem.kind, ErrorType::Unauthorized);
     assert!(problem.detail.len() < 1000, "{}", problem.detail);
     assert!(
@@ -427,13 +400,7 @@ async fn http01_redirect_loops_end() {
         )
     })
     .await;
-    let config = ValidationConfig {
-        http01_port: port,
-        ..base_config()
-    };
-    let problem = http01(&config, Identifier::ip("127.0.0.1"))
-        .await
-        .unwrap_err();
+    let problem = refusal_on(port).await;
     assert_eq!(problem.kind, ErrorType::Connection);
     assert!(
         problem.detail.contains("too many redirects"),

@@ -297,19 +297,19 @@ fn serve_acme_sighup_reads_the_config_file_again() {
         ("first secret".to_string(), serial.clone())
     );
 
-    toml("second secret", "\"localhost\"");
-    let mark = server.log_mark();
-    server.signal("HUP");
-    server.wait_for_log(mark, "reloaded certificate, key");
+    // The file rewritten, SIGHUP, the log of the reload.
+    let reload = |message: &str, domains: &str| {
+        toml(message, domains);
+        let mark = server.log_mark();
+        server.signal("HUP");
+        server.wait_for_log(mark, "reloaded certificate, key")
+    };
+    reload("second secret", "\"localhost\"");
     assert_eq!(
         get_serial(&ca, server.port),
         ("second secret".to_string(), serial.clone())
     );
-
-    toml("third secret", "\"localhost\", \"127.0.0.1\"");
-    let mark = server.log_mark();
-    server.signal("HUP");
-    let log = server.wait_for_log(mark, "reloaded certificate, key");
+    let log = reload("third secret", "\"localhost\", \"127.0.0.1\"");
     assert!(
         log.contains("serve.toml: an ACME setting changed: that takes a restart"),
         "{log}"
