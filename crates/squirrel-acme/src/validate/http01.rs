@@ -26,7 +26,7 @@
 //! does, is being turned into a reader of that network's other services:
 //! - a redirect may lead only to port 80 or 443, or to the ports the CA
 //!   validates on (`--http01-port`, `--tlsalpn01-port`);
-//! - link-local addresses (cloud metadata services) are never connected
+//! - link-local and cloud metadata addresses are never connected
 //!   to ([`resolve::never_validated`]);
 //! - a wrong answer is quoted in the problem only when it has the shape of
 //!   a key authorization (the mistake worth showing: another token or

@@ -149,19 +149,28 @@ pub(crate) async fn connect(
     ))
 }
 
+/// The cloud metadata services that are not on a link-local address:
+/// AWS's over IPv6 and Alibaba Cloud's (169.254.169.254, the others', is
+/// link-local).
+const METADATA_SERVICES: [IpAddr; 2] = [
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V4(std::net::Ipv4Addr::new(100, 100, 100, 200)),
+];
+
 /// Why the validator never connects to `ip`, if it does not: addresses
 /// that no site is served from, where a client could only be trying to
 /// make the CA reach something else (RFC 8555 §10.4, server-side request
-/// forgery). Link-local addresses are where cloud metadata services
-/// answer (169.254.169.254, fd00:ec2::254 is unique-local and stays
-/// allowed like every private network: a private CA validates on its
-/// LAN). Loopback stays allowed too: the CA's own machine is a site.
+/// forgery): link-local addresses, where cloud metadata services answer,
+/// and those services' other addresses. Private networks stay allowed (a
+/// private CA validates on its LAN), and loopback too: the CA's own
+/// machine is a site.
 pub(crate) fn never_validated(ip: &IpAddr) -> Option<&'static str> {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
         IpAddr::V4(_) => *ip,
     };
     match ip {
+        _ if METADATA_SERVICES.contains(&ip) => Some("a cloud metadata service's address"),
         IpAddr::V4(v4) if v4.is_link_local() => {
             Some("a link-local address (cloud metadata services answer there)")
         }
@@ -194,6 +203,8 @@ mod tests {
             "224.0.0.1",
             "ff02::1",
             "255.255.255.255",
+            "fd00:ec2::254",
+            "100.100.100.200",
         ] {
             assert!(refused(ip), "{ip} must be refused");
         }
@@ -203,7 +214,8 @@ mod tests {
             "10.1.2.3",
             "192.168.1.10",
             "172.16.0.1",
-            "fd00:ec2::254",
+            "fd00:ec2::253",
+            "100.64.0.1",
             "203.0.113.7",
             "2001:db8::1",
             "169.253.255.255",
