@@ -15,8 +15,8 @@
 //! SQLite keeps a connection's page cache across its own commits, but a
 //! connection must drop its whole cache whenever another one has written:
 //! with a reader connection beside the writer's, nearly every read began
-//! by reading its pages again from the file (about a tenth of an order's
-//! CPU in `bench/acme.sh`).
+//! by reading its pages again from the file (sharing saves 5 to 8% of an
+//! order's CPU in `bench/acme.sh`).
 
 use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
