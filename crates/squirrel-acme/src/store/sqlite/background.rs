@@ -101,6 +101,13 @@ impl Writer {
             .name("ledger-writer".into())
             .spawn(move || {
                 while let Ok(first) = jobs.recv() {
+                    // Woken by one write while the runtime's threads have
+                    // other requests ready to run (a busy core), let them
+                    // run first: their writes join this batch instead of
+                    // each making a commit of its own (2.6 writes per
+                    // commit without this, 13 with it, in bench/acme.sh).
+                    // On an idle core this returns at once.
+                    std::thread::yield_now();
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
                         match jobs.try_recv() {
