@@ -101,6 +101,14 @@ async fn dns01(config: &ValidationConfig, name: &str) -> Result<(), squirrel_acm
     .await
 }
 
+/// The validation settings that ask the DNS server at `server`.
+fn asking(server: SocketAddr) -> ValidationConfig {
+    ValidationConfig {
+        dns_resolver: Some(server),
+        ..base_config()
+    }
+}
+
 #[tokio::test]
 async fn dns01_good_record_among_others() {
     let value = expected_txt();
@@ -112,10 +120,7 @@ async fn dns01_good_record_among_others() {
         false,
     )
     .await;
-    let config = ValidationConfig {
-        dns_resolver: Some(server),
-        ..base_config()
-    };
+    let config = asking(server);
     dns01(&config, "zone.test").await.unwrap();
 }
 
@@ -125,10 +130,7 @@ async fn dns01_record_split_in_strings_is_joined() {
     let (a, b) = value.split_at(10);
     let split = RData::TXT(TXT::new(vec![a.to_string(), b.to_string()]));
     let server = dns_server(vec![("_acme-challenge.zone.test.", split)], false).await;
-    let config = ValidationConfig {
-        dns_resolver: Some(server),
-        ..base_config()
-    };
+    let config = asking(server);
     dns01(&config, "zone.test").await.unwrap();
 }
 
@@ -139,10 +141,7 @@ async fn dns01_wrong_record_is_unauthorized_listing_what_was_found() {
         false,
     )
     .await;
-    let config = ValidationConfig {
-        dns_resolver: Some(server),
-        ..base_config()
-    };
+    let config = asking(server);
     let problem = dns01(&config, "zone.test").await.unwrap_err();
     assert_eq!(problem.kind, ErrorType::Unauthorized, "{problem:?}");
     assert!(problem.detail.contains("stale-value"), "{}", problem.detail);
@@ -173,10 +172,7 @@ async fn dns01_truncated_udp_answer_is_asked_again_over_tcp() {
         true,
     )
     .await;
-    let config = ValidationConfig {
-        dns_resolver: Some(server),
-        ..base_config()
-    };
+    let config = asking(server);
     dns01(&config, "big.test").await.unwrap();
 }
 

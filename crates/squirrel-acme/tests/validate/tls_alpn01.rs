@@ -124,6 +124,15 @@ async fn tls_alpn_config(
     tls_alpn_config_with(key, alpn, rustls::DEFAULT_VERSIONS).await
 }
 
+/// What tls-alpn-01 validation of `alpn.test` gets, when it fails,
+/// from a server presenting `key` and accepting the `alpn` protocols.
+async fn refusal_for_alpn_test(key: Arc<CertifiedKey>, alpn: &[&[u8]]) -> squirrel_acme::Problem {
+    let (config, _) = tls_alpn_config(key, alpn).await;
+    tls_alpn01(&config, Identifier::dns("alpn.test"))
+        .await
+        .unwrap_err()
+}
+
 async fn tls_alpn_config_with(
     key: Arc<CertifiedKey>,
     alpn: &[&[u8]],
@@ -206,10 +215,7 @@ async fn tls_alpn01_wrong_digest_is_unauthorized() {
         vec![dns_san("alpn.test")],
         acme_extension("another.key-authz"),
     );
-    let (config, _) = tls_alpn_config(key, &[b"acme-tls/1"]).await;
-    let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-        .await
-        .unwrap_err();
+    let problem = refusal_for_alpn_test(key, &[b"acme-tls/1"]).await;
     assert_eq!(problem.kind, ErrorType::Unauthorized, "{problem:?}");
     assert!(
         problem.detail.contains(&hex::encode(digest(KEY_AUTHZ))),
@@ -221,10 +227,7 @@ async fn tls_alpn01_wrong_digest_is_unauthorized() {
 #[tokio::test]
 async fn tls_alpn01_without_the_protocol_is_a_tls_problem() {
     let key = certified_key(vec![dns_san("alpn.test")], acme_extension(KEY_AUTHZ));
-    let (config, _) = tls_alpn_config(key, &[]).await;
-    let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-        .await
-        .unwrap_err();
+    let problem = refusal_for_alpn_test(key, &[]).await;
     assert_eq!(problem.kind, ErrorType::Tls, "{problem:?}");
     assert!(problem.detail.contains("acme-tls/1"), "{}", problem.detail);
 }
@@ -232,10 +235,7 @@ async fn tls_alpn01_without_the_protocol_is_a_tls_problem() {
 #[tokio::test]
 async fn tls_alpn01_server_refusing_the_protocol_is_a_tls_problem() {
     let key = certified_key(vec![dns_san("alpn.test")], acme_extension(KEY_AUTHZ));
-    let (config, _) = tls_alpn_config(key, &[b"h2"]).await;
-    let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-        .await
-        .unwrap_err();
+    let problem = refusal_for_alpn_test(key, &[b"h2"]).await;
     assert_eq!(problem.kind, ErrorType::Tls, "{problem:?}");
 }
 
@@ -247,10 +247,7 @@ async fn tls_alpn01_wrong_san_is_unauthorized() {
         vec![],
     ] {
         let key = certified_key(names, acme_extension(KEY_AUTHZ));
-        let (config, _) = tls_alpn_config(key, &[b"acme-tls/1"]).await;
-        let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-            .await
-            .unwrap_err();
+        let problem = refusal_for_alpn_test(key, &[b"acme-tls/1"]).await;
         assert_eq!(problem.kind, ErrorType::Unauthorized, "{problem:?}");
         assert!(
             problem.detail.contains("subjectAltName"),
@@ -263,10 +260,7 @@ async fn tls_alpn01_wrong_san_is_unauthorized() {
 #[tokio::test]
 async fn tls_alpn01_extension_must_be_there_and_critical() {
     let key = certified_key(vec![dns_san("alpn.test")], None);
-    let (config, _) = tls_alpn_config(key, &[b"acme-tls/1"]).await;
-    let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-        .await
-        .unwrap_err();
+    let problem = refusal_for_alpn_test(key, &[b"acme-tls/1"]).await;
     assert!(
         problem.detail.contains("no acmeIdentifier"),
         "{}",
@@ -276,10 +270,7 @@ async fn tls_alpn01_extension_must_be_there_and_critical() {
     let mut extension = rcgen::CustomExtension::new_acme_identifier(&digest(KEY_AUTHZ));
     extension.set_criticality(false);
     let key = certified_key(vec![dns_san("alpn.test")], Some(extension));
-    let (config, _) = tls_alpn_config(key, &[b"acme-tls/1"]).await;
-    let problem = tls_alpn01(&config, Identifier::dns("alpn.test"))
-        .await
-        .unwrap_err();
+    let problem = refusal_for_alpn_test(key, &[b"acme-tls/1"]).await;
     assert_eq!(problem.kind, ErrorType::Unauthorized);
     assert!(
         problem.detail.contains("not critical"),
