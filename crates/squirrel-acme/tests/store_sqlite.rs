@@ -144,3 +144,69 @@ async fn reads_go_on_while_another_process_holds_the_write_lock() {
     let written = store.account("acct-b").await.unwrap();
     assert_eq!(written.map(|a| a.thumbprint).as_deref(), Some("thumb-b"));
 }
+
+/// A spent nonce is written without a savepoint of its own (one statement,
+/// which SQLite already makes all or nothing): when one such write fails
+/// in a batch, the writes beside it, with or without a savepoint, are kept
+/// and answered as if they had been alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_without_a_savepoint_leaves_its_batch_alone() {
+    use squirrel_acme::store::Store;
+    use std::sync::Arc;
+    use time::{Duration, OffsetDateTime};
+
+    let sqlite = Sqlite::new().await;
+    sqlite
+        .execute(
+            "CREATE TRIGGER refuse_bad_nonces BEFORE INSERT ON nonces
+             WHEN NEW.nonce LIKE 'bad-%'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .await;
+    let store = Arc::new(SqliteStore::open(&sqlite.path).unwrap());
+    let expires = OffsetDateTime::now_utc() + Duration::hours(1);
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                let account = store_contract::account(&format!("acct-{i}"), &format!("key-{i}"));
+                (i, store.create_account(&account).await.map(|()| true))
+            } else if i % 3 == 1 {
+                (i, store.spend_nonce(&format!("bad-{i}"), expires).await)
+            } else {
+                (i, store.spend_nonce(&format!("good-{i}"), expires).await)
+            }
+        }));
+    }
+    for task in tasks {
+        let (i, outcome) = task.await.unwrap();
+        match i % 3 {
+            1 => {
+                let error = outcome
+                    .expect_err("a refused nonce is an error")
+                    .to_string();
+                assert!(
+                    error.contains("refused by the test"),
+                    "nonce bad-{i}: {error}"
+                );
+            }
+            _ => assert!(outcome.unwrap(), "write {i} is kept"),
+        }
+    }
+    assert_eq!(sqlite.count("accounts").await, 40);
+    assert_eq!(sqlite.count("nonces").await, 40);
+    assert_eq!(
+        sqlite
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM nonces WHERE nonce LIKE 'good-%'",
+                [],
+                |r| r.get::<_, i64>(0)
+            )
+            .unwrap(),
+        40
+    );
+    // A nonce is still spent once.
+    assert!(!store.spend_nonce("good-2", expires).await.unwrap());
+}

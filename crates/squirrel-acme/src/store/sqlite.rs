@@ -144,8 +144,10 @@ impl Store for SqliteStore {
     async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
         let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
         let (nonce, expires) = (nonce.to_string(), stamp(expires));
+        // Without a savepoint: a purge kept when the insert fails only
+        // forgot nonces that had expired anyway.
         self.writer
-            .write(move |conn| {
+            .write_per_statement(move |conn| {
                 if purge {
                     conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
                         .execute([stamp(OffsetDateTime::now_utc())])?;

@@ -80,9 +80,31 @@ pub(super) fn lock(shared: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// outcome of the batch's COMMIT, it answers the request that asked.
 type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// One write, run by the writer thread inside the batch's transaction:
-/// whether it succeeded (what it wrote is kept), and its answer.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Answer) + Send>;
+/// One write, run by the writer thread inside the batch's transaction.
+struct Job {
+    /// Whether the write runs in a savepoint of its own, so that a failure
+    /// undoes what it wrote before failing (see [`Isolation`]).
+    isolation: Isolation,
+    run: Run,
+}
+
+/// Runs a write: whether it succeeded (what it wrote is kept), and its
+/// answer.
+type Run = Box<dyn FnOnce(&Connection) -> (bool, Answer) + Send>;
+
+/// How a write is kept apart from the others of its batch when it fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Isolation {
+    /// In a savepoint: a write of several statements that fails after the
+    /// first has changed rows is undone as a whole.
+    Savepoint,
+    /// No savepoint: each statement is all or nothing (SQLite sees to
+    /// that), and a statement that succeeded may be kept when a later one
+    /// of the same write fails. A savepoint would cost every page the
+    /// write touches a copy into the sub-journal: the spent nonce of every
+    /// request, the most frequent write, goes without.
+    PerStatement,
+}
 
 /// The group-commit thread: every write of the store goes through it, so
 /// writes that arrive together share one transaction; it ends when
@@ -130,8 +152,25 @@ impl Writer {
         &self,
         op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        self.write_isolated(Isolation::Savepoint, op).await
+    }
+
+    /// Like [`write`](Self::write), without a savepoint, for an `op` whose
+    /// statements may each be kept alone ([`Isolation::PerStatement`]).
+    pub(super) async fn write_per_statement<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.write_isolated(Isolation::PerStatement, op).await
+    }
+
+    async fn write_isolated<T: Send + 'static>(
+        &self,
+        isolation: Isolation,
+        op: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn: &Connection| {
             let result = op(conn);
             let succeeded = result.is_ok();
             let answer: Answer = Box::new(move |committed: Result<(), String>| {
@@ -145,6 +184,7 @@ impl Writer {
             });
             (succeeded, answer)
         });
+        let job = Job { isolation, run };
         // A job dropped unanswered: the writer stopped, or its batch
         // failed before this job's turn.
         let gone = || StoreError::Database("the ledger writer could not run this write".into());
@@ -202,16 +242,22 @@ fn run_batch(shared: &Mutex<Connection>, batch: Vec<Job>) {
     }
 }
 
-/// Runs each job of `batch` in a savepoint of the open transaction: kept
-/// when the job succeeded, undone when it failed.
+/// Runs each job of `batch` in the open transaction, in a savepoint of
+/// its own when it asks for one: kept when the job succeeded, undone when
+/// it failed.
 fn run_jobs(
     conn: &mut Connection,
     batch: Vec<Job>,
     answers: &mut Vec<Answer>,
 ) -> rusqlite::Result<()> {
     for job in batch {
+        if job.isolation == Isolation::PerStatement {
+            let (_, answer) = (job.run)(conn);
+            answers.push(answer);
+            continue;
+        }
         let mut savepoint = conn.savepoint()?;
-        let (succeeded, answer) = job(&savepoint);
+        let (succeeded, answer) = (job.run)(&savepoint);
         answers.push(answer);
         if succeeded {
             savepoint.commit()?;
