@@ -76,6 +76,12 @@ impl SqliteStore {
         // request crossed the threshold: a request never waits for the disk.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(|e| StoreError::Database(e.to_string()))?;
+        // The writer's savepoints copy the pages they change into a
+        // sub-journal, which SQLite moves to a temporary file past 64 KiB:
+        // a file made, written and deleted for many batches. In memory,
+        // it never touches the disk.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| StoreError::Database(e.to_string()))?;
         let checkpointer = Checkpointer::start(path)?;
         let conn = Arc::new(Mutex::new(conn));
         Ok(SqliteStore {
