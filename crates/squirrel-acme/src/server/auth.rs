@@ -103,7 +103,17 @@ pub(crate) async fn authenticate(
         .await?
         .check(&header.nonce, now)
         .map_err(|e| bad_nonce(&e.to_string()))?;
-    if !acme.store.spend_nonce(&header.nonce, expires).await? {
+    // The account a `kid` names is read in the same step as the nonce is
+    // spent (one trip to the database), and judged below, in turn.
+    let account_id = match (&header.key, signer) {
+        (KeyRef::Kid(kid), Signer::Account | Signer::Either) => account_id_of(kid),
+        _ => None,
+    };
+    let (fresh, found) = acme
+        .store
+        .spend_nonce_then_find_account(&header.nonce, expires, account_id)
+        .await?;
+    if !fresh {
         return Err(bad_nonce("the nonce was already used"));
     }
     if acme.rejects_nonce_for_test() {
@@ -122,7 +132,7 @@ pub(crate) async fn authenticate(
         }
         (KeyRef::Jwk(jwk), _) => (jwk.clone(), None),
         (KeyRef::Kid(kid), _) => {
-            let account = account_of_kid(acme, kid).await?;
+            let account = valid_account(kid, found)?;
             let key = acme.account_key(&account.jwk)?;
             (key, Some(account))
         }
@@ -136,20 +146,22 @@ pub(crate) async fn authenticate(
     })
 }
 
-/// The valid account a `kid` names (its URL ends in `/acme/acct/{id}`).
-async fn account_of_kid(acme: &Acme, kid: &str) -> Result<AccountRecord, Problem> {
-    let unknown = || {
+/// The account id in a `kid`: its URL ends in `/acme/acct/{id}`.
+fn account_id_of(kid: &str) -> Option<&str> {
+    kid.rsplit_once("/acme/acct/")
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// The account a `kid` names (`found`: what the store has at its id), if
+/// it is valid.
+fn valid_account(kid: &str, found: Option<AccountRecord>) -> Result<AccountRecord, Problem> {
+    let account = found.ok_or_else(|| {
         Problem::new(
             ErrorType::AccountDoesNotExist,
             format!("no account at {kid}; register with newAccount first"),
         )
-    };
-    let id = kid
-        .rsplit_once("/acme/acct/")
-        .map(|(_, id)| id)
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-        .ok_or_else(unknown)?;
-    let account = acme.store.account(id).await?.ok_or_else(unknown)?;
+    })?;
     match account.status {
         AccountStatus::Valid => Ok(account),
         status => Err(Problem::new(

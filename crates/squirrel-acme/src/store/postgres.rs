@@ -209,24 +209,41 @@ impl Store for PostgresStore {
     }
 
     async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
+        Ok(self
+            .spend_nonce_then_find_account(nonce, expires, None)
+            .await?
+            .0)
+    }
+
+    /// Both on one pooled connection: one wait for the pool, not two.
+    async fn spend_nonce_then_find_account(
+        &self,
+        nonce: &str,
+        expires: OffsetDateTime,
+        account_id: Option<&str>,
+    ) -> StoreResult<(bool, Option<AccountRecord>)> {
         let client = self.client().await?;
         if self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
-            exec(
-                &client,
-                "DELETE FROM nonces WHERE expires <= $1",
-                &[&stamp(OffsetDateTime::now_utc())],
-            )
-            .await
-            .map_err(db_error)?;
+            let now = stamp(OffsetDateTime::now_utc());
+            exec(&client, "DELETE FROM nonces WHERE expires <= $1", &[&now])
+                .await
+                .map_err(db_error)?;
         }
-        let inserted = exec(
+        let fresh = exec(
             &client,
             "INSERT INTO nonces (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
             &[&nonce, &stamp(expires)],
         )
         .await
-        .map_err(db_error)?;
-        Ok(inserted == 1)
+        .map_err(db_error)?
+            == 1;
+        let Some(id) = account_id.filter(|_| fresh) else {
+            return Ok((fresh, None));
+        };
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
+        let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
+        let row = client.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
+        Ok((fresh, row.as_ref().map(account).transpose()?))
     }
 
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {

@@ -10,8 +10,10 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 mod batches;
+mod nonces;
 mod replicas;
 pub use batches::*;
+pub use nonces::*;
 pub use replicas::*;
 
 use serde_json::json;
@@ -55,6 +57,7 @@ macro_rules! contract_tests {
         $crate::contract_tests!(@each $backend;
             a_nonce_is_spent_once_and_the_key_is_shared,
             spent_nonces_are_forgotten_once_they_expire,
+            a_spent_nonce_brings_the_account_only_when_fresh,
             accounts_round_trip_and_keys_are_unique,
             an_eab_key_binds_one_account_only,
             orders_authorizations_and_challenges_round_trip,
@@ -187,44 +190,6 @@ pub fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String 
         Err(StoreError::Conflict(message)) => message,
         other => panic!("expected a conflict, got {other:?}"),
     }
-}
-
-pub async fn a_nonce_is_spent_once_and_the_key_is_shared<B: Backend>() {
-    let f = B::new().await;
-    let s = f.store();
-    let soon = OffsetDateTime::now_utc() + Duration::minutes(5);
-    assert!(s.spend_nonce("n1", soon).await.unwrap());
-    assert!(!s.spend_nonce("n1", soon).await.unwrap(), "single use");
-    assert!(s.spend_nonce("n2", soon).await.unwrap());
-    assert_eq!(f.count("nonces").await, 2);
-    let key = s.nonce_key().await.unwrap();
-    assert_eq!(key.len(), 32);
-    assert_eq!(s.nonce_key().await.unwrap(), key, "made once");
-    let other = f.open_again().await.unwrap();
-    assert_eq!(
-        other.nonce_key().await.unwrap(),
-        key,
-        "shared by every server"
-    );
-}
-
-pub async fn spent_nonces_are_forgotten_once_they_expire<B: Backend>() {
-    let f = B::new().await;
-    let past = OffsetDateTime::now_utc() - Duration::minutes(1);
-    let future = OffsetDateTime::now_utc() + Duration::hours(1);
-    for i in 0..64 {
-        f.store()
-            .spend_nonce(&format!("old{i}"), past)
-            .await
-            .unwrap();
-    }
-    f.store().spend_nonce("fresh", future).await.unwrap();
-    assert_eq!(
-        f.count("nonces").await,
-        1,
-        "the 64 expired ones were purged"
-    );
-    assert!(!f.store().spend_nonce("fresh", future).await.unwrap());
 }
 
 pub async fn accounts_round_trip_and_keys_are_unique<B: Backend>() {
