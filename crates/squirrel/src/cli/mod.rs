@@ -10,6 +10,7 @@ pub mod logging;
 pub mod passphrase;
 pub mod pki;
 pub mod progress;
+pub mod runtime;
 pub mod serve;
 pub mod serve_acme;
 pub mod serve_config;

@@ -173,26 +173,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             );
         }
     }
-    let threads = settings
-        .threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
-    // One thread: a current-thread runtime, without work-stealing overhead.
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    }
-    .context("cannot start the async runtime")?;
+    let runtime = super::runtime::for_threads(settings.threads)?;
     let keylog = settings.keylog.clone();
     let pid_path = settings.pid_file.clone();
     runtime.block_on(async move {

@@ -126,10 +126,7 @@ pub fn run(args: CaServeArgs) -> Result<ExitCode> {
     let server_identity = identity::server_identity(&ca, &names, &dir)?;
     let tls = Arc::new(ArcSwap::from(listen::tls_config(server_identity)?));
     let options = options(&args);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::runtime::for_threads(None)?;
     runtime.block_on(async move {
         let store = store::backend::open(args.db.db.as_deref(), &files.ledger).await?;
         let listener = tokio::net::TcpListener::bind(listen)
