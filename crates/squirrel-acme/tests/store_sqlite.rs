@@ -145,12 +145,12 @@ async fn reads_go_on_while_another_process_holds_the_write_lock() {
     assert_eq!(written.map(|a| a.thumbprint).as_deref(), Some("thumb-b"));
 }
 
-/// A spent nonce is written without a savepoint of its own (one statement,
-/// which SQLite already makes all or nothing): when one such write fails
-/// in a batch, the writes beside it, with or without a savepoint, are kept
-/// and answered as if they had been alone.
+/// The writer runs a batch without savepoints, and only when a write
+/// fails runs it again with one per write: many refused nonce spends mixed
+/// with accounts and good spends, all at once, and each write is answered
+/// (and kept, or not) as if it had been alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_write_without_a_savepoint_leaves_its_batch_alone() {
+async fn refused_writes_leave_the_writes_of_their_batch_alone() {
     use squirrel_acme::store::Store;
     use std::sync::Arc;
     use time::{Duration, OffsetDateTime};

@@ -163,13 +163,11 @@ impl Store for SqliteStore {
         let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
         let (nonce, expires) = (nonce.to_string(), stamp(expires));
         let account_id = account_id.map(str::to_owned);
-        // Without a savepoint: a purge kept when the insert fails only
-        // forgot nonces that had expired anyway, and the account is only
-        // read. Reading it here, inside the writer's transaction, spares
+        // Reading the account here, inside the writer's transaction, spares
         // the request a read transaction of its own (and its file locks):
         // every request signed with `kid` reads its account.
         self.writer
-            .write_per_statement(move |conn| {
+            .write(move |conn| {
                 if purge {
                     conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
                         .execute([stamp(OffsetDateTime::now_utc())])?;
@@ -180,7 +178,7 @@ impl Store for SqliteStore {
                     )?
                     .execute(params![nonce, expires])?
                     == 1;
-                let account = match account_id {
+                let account = match account_id.as_deref() {
                     Some(id) if fresh => conn
                         .prepare_cached(&format!(
                             "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
