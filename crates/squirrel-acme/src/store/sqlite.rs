@@ -35,7 +35,7 @@ use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
 use squirrel_pki::ledger::{insert_entry, Status, ENTRY_COLUMNS};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use time::OffsetDateTime;
 
 mod background;
@@ -409,18 +409,9 @@ impl Store for SqliteStore {
     }
 
     async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
-        self.run(|conn| {
-            // One read transaction: the authorization and its challenges
-            // from the same snapshot.
-            let tx = conn.transaction()?;
-            let authz = tx
-                .prepare_cached(&format!(
-                    "SELECT {AUTHZ_COLS} FROM authorizations WHERE id = ?1"
-                ))?
-                .query_row([id], authz_row)
-                .optional()?;
-            load_authz(&tx, authz)
-        })
+        static BY_ID: LazyLock<String> =
+            LazyLock::new(|| with_challenges("SELECT * FROM authorizations WHERE id = ?1"));
+        self.run(|conn| authz_with_challenges(conn, &BY_ID, [id]))
     }
 
     async fn reusable_authz(
@@ -430,29 +421,23 @@ impl Store for SqliteStore {
         wildcard: bool,
         now: OffsetDateTime,
     ) -> StoreResult<Option<AuthzRecord>> {
-        self.run(|conn| {
-            let tx = conn.transaction()?;
-            // The one that stays valid longest.
-            let authz = tx
-                .prepare_cached(&format!(
-                    "SELECT {AUTHZ_COLS} FROM authorizations
-                     WHERE account_id = ?1 AND identifier_type = ?2 AND identifier = ?3
-                       AND wildcard = ?4 AND status = 'valid' AND expires > ?5
-                     ORDER BY expires DESC LIMIT 1"
-                ))?
-                .query_row(
-                    params![
-                        account_id,
-                        identifier.kind.name(),
-                        identifier.value,
-                        wildcard,
-                        stamp(now),
-                    ],
-                    authz_row,
-                )
-                .optional()?;
-            load_authz(&tx, authz)
-        })
+        // The one that stays valid longest.
+        static REUSABLE: LazyLock<String> = LazyLock::new(|| {
+            with_challenges(
+                "SELECT * FROM authorizations
+                 WHERE account_id = ?1 AND identifier_type = ?2 AND identifier = ?3
+                   AND wildcard = ?4 AND status = 'valid' AND expires > ?5
+                 ORDER BY expires DESC LIMIT 1",
+            )
+        });
+        let params = params![
+            account_id,
+            identifier.kind.name(),
+            identifier.value,
+            wildcard,
+            stamp(now),
+        ];
+        self.run(|conn| authz_with_challenges(conn, &REUSABLE, params))
     }
 
     async fn update_authz(&self, authz: &AuthzRecord) -> StoreResult<()> {

@@ -128,7 +128,7 @@ pub(super) fn order_row(row: &Row) -> rusqlite::Result<OrderRecord> {
 pub(super) const AUTHZ_COLS: &str =
     "id, account_id, identifier_type, identifier, wildcard, status, expires";
 
-/// An authorization without its challenges (see [`load_authz`]).
+/// An authorization without its challenges (see [`authz_with_challenges`]).
 pub(super) fn authz_row(row: &Row) -> rusqlite::Result<AuthzRecord> {
     Ok(AuthzRecord {
         id: row.get(0)?,
@@ -147,14 +147,19 @@ pub(super) fn authz_row(row: &Row) -> rusqlite::Result<AuthzRecord> {
 pub(super) const CHALLENGE_COLS: &str = "id, authz_id, type, token, status, validated, error";
 
 pub(super) fn challenge_row(row: &Row) -> rusqlite::Result<ChallengeRecord> {
+    challenge_row_at(row, 0)
+}
+
+/// A challenge from the [`CHALLENGE_COLS`] that start at column `at`.
+fn challenge_row_at(row: &Row, at: usize) -> rusqlite::Result<ChallengeRecord> {
     Ok(ChallengeRecord {
-        id: row.get(0)?,
-        authz_id: row.get(1)?,
-        kind: enum_col(row, 2, ChallengeType::from_name)?,
-        token: row.get(3)?,
-        status: enum_col(row, 4, ChallengeStatus::from_name)?,
-        validated: opt_time_col(row, 5)?,
-        error: opt_json_col(row, 6)?,
+        id: row.get(at)?,
+        authz_id: row.get(at + 1)?,
+        kind: enum_col(row, at + 2, ChallengeType::from_name)?,
+        token: row.get(at + 3)?,
+        status: enum_col(row, at + 4, ChallengeStatus::from_name)?,
+        validated: opt_time_col(row, at + 5)?,
+        error: opt_json_col(row, at + 6)?,
     })
 }
 
@@ -169,21 +174,48 @@ pub(super) fn certificate_row(row: &Row) -> rusqlite::Result<CertificateRecord> 
     })
 }
 
-/// Fills in an authorization's challenges, in the order they were stored.
-pub(super) fn load_authz(
-    conn: &Connection,
-    authz: Option<AuthzRecord>,
-) -> StoreResult<Option<AuthzRecord>> {
-    let Some(mut authz) = authz else {
-        return Ok(None);
+/// The query for the first authorization that `authorizations` (a SELECT
+/// of whole rows of `authorizations`) finds, with its challenges in the
+/// order they were stored: one statement, hence one snapshot, without a
+/// transaction to begin and end. Read with [`authz_with_challenges`].
+pub(super) fn with_challenges(authorizations: &str) -> String {
+    let columns = |alias: &str, columns: &str| {
+        columns
+            .split(", ")
+            .map(|column| format!("{alias}.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHALLENGE_COLS} FROM challenges WHERE authz_id = ?1 ORDER BY rowid"
-    ))?;
-    authz.challenges = stmt
-        .query_map([&authz.id], challenge_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(authz))
+    format!(
+        "SELECT {}, {} FROM ({authorizations}) a
+         LEFT JOIN challenges c ON c.authz_id = a.id ORDER BY c.rowid",
+        columns("a", AUTHZ_COLS),
+        columns("c", CHALLENGE_COLS)
+    )
+}
+
+/// The authorization and challenges that `sql` (made by
+/// [`with_challenges`]) selects with `params`.
+pub(super) fn authz_with_challenges(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Option<AuthzRecord>> {
+    let challenges_at = AUTHZ_COLS.split(", ").count();
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut authz: Option<AuthzRecord> = None;
+    while let Some(row) = rows.next()? {
+        if authz.is_none() {
+            authz = Some(authz_row(row)?);
+        }
+        // No challenge: the LEFT JOIN's one row has NULL for them.
+        let has_challenge = row.get_ref(challenges_at)? != rusqlite::types::ValueRef::Null;
+        if let (Some(authz), true) = (authz.as_mut(), has_challenge) {
+            authz.challenges.push(challenge_row_at(row, challenges_at)?);
+        }
+    }
+    Ok(authz)
 }
 
 /// Writes every field of `order` but its id, account and identifiers,
