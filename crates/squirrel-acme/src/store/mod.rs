@@ -50,26 +50,24 @@ pub trait Store: Send + Sync {
     async fn nonce_key(&self) -> StoreResult<Vec<u8>>;
     /// Records `nonce` as spent until `expires` and says whether it was
     /// not spent before: true exactly once per nonce.
-    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool>;
+    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
+        let (fresh, _) = self
+            .spend_nonce_then_find_account(nonce, expires, None)
+            .await?;
+        Ok(fresh)
+    }
     /// What every request signed with `kid` does first: spends `nonce` as
     /// [`spend_nonce`](Self::spend_nonce) does and, when it was fresh and
     /// `account_id` is given, reads that account after the spend, as
-    /// [`account`](Self::account) would. One step, so that a backend can
-    /// do both in one trip to its database (SQLite: the read rides in the
+    /// [`account`](Self::account) would. One step, so that a backend does
+    /// both in one trip to its database (SQLite: the read rides in the
     /// writer's transaction instead of a read transaction of its own).
     async fn spend_nonce_then_find_account(
         &self,
         nonce: &str,
         expires: OffsetDateTime,
         account_id: Option<&str>,
-    ) -> StoreResult<(bool, Option<AccountRecord>)> {
-        let fresh = self.spend_nonce(nonce, expires).await?;
-        let account = match account_id {
-            Some(id) if fresh => self.account(id).await?,
-            _ => None,
-        };
-        Ok((fresh, account))
-    }
+    ) -> StoreResult<(bool, Option<AccountRecord>)>;
 
     // Accounts (§7.3).
 

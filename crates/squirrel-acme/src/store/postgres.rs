@@ -208,13 +208,6 @@ impl Store for PostgresStore {
         col(&row, 0)
     }
 
-    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
-        Ok(self
-            .spend_nonce_then_find_account(nonce, expires, None)
-            .await?
-            .0)
-    }
-
     /// Both on one pooled connection: one wait for the pool, not two.
     async fn spend_nonce_then_find_account(
         &self,

@@ -147,13 +147,6 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn spend_nonce(&self, nonce: &str, expires: OffsetDateTime) -> StoreResult<bool> {
-        Ok(self
-            .spend_nonce_then_find_account(nonce, expires, None)
-            .await?
-            .0)
-    }
-
     async fn spend_nonce_then_find_account(
         &self,
         nonce: &str,
