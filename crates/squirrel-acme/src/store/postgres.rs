@@ -184,6 +184,15 @@ async fn exec(
     client.execute(&stmt, params).await
 }
 
+/// The account with this id: the read of `Store::account`, also run on
+/// the connection that has just spent a nonce.
+async fn find_account(client: &impl GenericClient, id: &str) -> StoreResult<Option<AccountRecord>> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
+    let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
+    let row = client.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
+    row.as_ref().map(account).transpose()
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn nonce_key(&self) -> StoreResult<Vec<u8>> {
@@ -230,13 +239,10 @@ impl Store for PostgresStore {
         .await
         .map_err(db_error)?
             == 1;
-        let Some(id) = account_id.filter(|_| fresh) else {
-            return Ok((fresh, None));
-        };
-        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
-        let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
-        let row = client.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
-        Ok((fresh, row.as_ref().map(account).transpose()?))
+        match account_id {
+            Some(id) if fresh => Ok((fresh, find_account(&client, id).await?)),
+            _ => Ok((fresh, None)),
+        }
     }
 
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -287,8 +293,7 @@ impl Store for PostgresStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
-        self.one(&sql, &[&id], account).await
+        find_account(&self.client().await?, id).await
     }
 
     async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {

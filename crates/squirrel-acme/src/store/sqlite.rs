@@ -76,10 +76,10 @@ impl SqliteStore {
         // request crossed the threshold: a request never waits for the disk.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        // The writer's savepoints copy the pages they change into a
-        // sub-journal, which SQLite moves to a temporary file past 64 KiB:
-        // a file made, written and deleted for many batches. In memory,
-        // it never touches the disk.
+        // Savepoints (the writer's, when a batch is run again after a
+        // failed write) copy the pages they change into a sub-journal,
+        // which SQLite moves to a temporary file past 64 KiB: a file made,
+        // written and deleted. In memory, it never touches the disk.
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(|e| StoreError::Database(e.to_string()))?;
         let checkpointer = Checkpointer::start(path)?;
@@ -172,12 +172,7 @@ impl Store for SqliteStore {
                     .execute(params![nonce, expires])?
                     == 1;
                 let account = match account_id.as_deref() {
-                    Some(id) if fresh => conn
-                        .prepare_cached(&format!(
-                            "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
-                        ))?
-                        .query_row([id], account_row)
-                        .optional()?,
+                    Some(id) if fresh => find_account(conn, id)?,
                     _ => None,
                 };
                 Ok((fresh, account))
@@ -228,11 +223,7 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        self.one(
-            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
-            [id],
-            account_row,
-        )
+        self.run(|conn| Ok(find_account(conn, id)?))
     }
 
     async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {

@@ -1,7 +1,7 @@
 //! Many writes at once: what one request writes must not depend on the
 //! others that reach the database at the same moment (SQLite's writer
-//! commits them together, one savepoint each; PostgreSQL runs them on a
-//! pool of connections).
+//! commits them together, and runs a batch again with one savepoint per
+//! write when one fails; PostgreSQL runs them on a pool of connections).
 
 use super::{account, is_conflict, t0, Backend};
 use squirrel_acme::store::Store;

@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::store::{StoreError, StoreResult};
 use rusqlite::types::Type;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use squirrel_pki::ledger::entry_from_row;
 use time::OffsetDateTime;
@@ -89,6 +89,16 @@ pub(super) fn account_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         eab_kid: row.get(6)?,
         created_at: time_col(row, 7)?,
     })
+}
+
+/// The account with this id: the read of `Store::account`, also run
+/// inside the writer's transaction beside a nonce's spend.
+pub(super) fn find_account(conn: &Connection, id: &str) -> rusqlite::Result<Option<AccountRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"
+    ))?
+    .query_row([id], account_row)
+    .optional()
 }
 
 pub(super) const EAB_COLS: &str = "kid, name, hmac_key, created_at, account_id";
