@@ -100,6 +100,18 @@ async fn an_unusable_ledger_is_named() {
 /// connection from the reads, and its write lands once the lock is let go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_on_while_another_process_holds_the_write_lock() {
+    reads_go_on_while_the_write_lock_is_held().await
+}
+
+/// The same on a current-thread runtime, whose batches run on the
+/// runtime's own thread: a batch that finds the lock taken is handed to
+/// the writer thread to wait, so that the runtime goes on serving reads.
+#[tokio::test]
+async fn reads_go_on_while_another_process_holds_the_write_lock_on_one_thread() {
+    reads_go_on_while_the_write_lock_is_held().await
+}
+
+async fn reads_go_on_while_the_write_lock_is_held() {
     use squirrel_acme::store::Store;
     use std::sync::Arc;
     use std::time::Duration;
@@ -151,6 +163,16 @@ async fn reads_go_on_while_another_process_holds_the_write_lock() {
 /// (and kept, or not) as if it had been alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_writes_leave_the_writes_of_their_batch_alone() {
+    refused_writes_are_undone_alone().await
+}
+
+/// The same with the batches run on a current-thread runtime's thread.
+#[tokio::test]
+async fn refused_writes_leave_the_writes_of_their_batch_alone_on_one_thread() {
+    refused_writes_are_undone_alone().await
+}
+
+async fn refused_writes_are_undone_alone() {
     use squirrel_acme::store::Store;
     use std::sync::Arc;
     use time::{Duration, OffsetDateTime};

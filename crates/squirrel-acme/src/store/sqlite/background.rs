@@ -9,7 +9,11 @@
 //!   the writes that arrive together share one transaction (group commit):
 //!   one WAL append and one set of locks for many requests, each request
 //!   answered once the transaction holding its write is committed, and a
-//!   write that fails undone alone (see [`run_batch`]).
+//!   write that fails undone alone (see [`run_batch`]). On a current-thread
+//!   runtime (a server with one CPU) the batches run on the runtime's own
+//!   thread instead, as a task (see [`Writer::write`]): with one CPU there
+//!   is nothing to run in parallel, and handing each write to another
+//!   thread and back cost two thread wake-ups and two context switches.
 //!
 //! The writer and the store's reads share one connection ([`Shared`]).
 //! SQLite keeps a connection's page cache across its own commits, but a
@@ -26,6 +30,7 @@ use std::path::Path;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 /// How often the WAL is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -123,6 +128,17 @@ where
 /// dropped.
 pub(super) struct Writer {
     queue: Sender<Box<dyn Job>>,
+    /// The writes of a current-thread runtime waiting for its next batch.
+    waiting: Arc<Mutex<Waiting>>,
+    conn: Shared,
+}
+
+/// The writes queued on a current-thread runtime, and whether a task to
+/// run them is already spawned.
+#[derive(Default)]
+struct Waiting {
+    jobs: Vec<Box<dyn Job>>,
+    flush_spawned: bool,
 }
 
 impl Writer {
@@ -131,9 +147,11 @@ impl Writer {
     /// another process's write lock (see [`begin_write`]).
     pub(super) fn start(conn: Shared) -> Result<Writer, StoreError> {
         let (queue, jobs) = channel::<Box<dyn Job>>();
+        let thread_conn = conn.clone();
         std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || {
+                let conn = thread_conn;
                 while let Ok(first) = jobs.recv() {
                     // Woken by one write while the runtime's threads have
                     // other requests ready to run (a busy core), let them
@@ -153,7 +171,11 @@ impl Writer {
                 }
             })
             .map_err(|e| StoreError::Database(format!("cannot start a thread: {e}")))?;
-        Ok(Writer { queue })
+        Ok(Writer {
+            queue,
+            waiting: Arc::default(),
+            conn,
+        })
     }
 
     /// Runs `op` in the writer's next transaction and returns its result
@@ -173,9 +195,71 @@ impl Writer {
         });
         // A job dropped unanswered: the writer stopped.
         let gone = || StoreError::Database("the ledger writer could not run this write".into());
-        self.queue.send(job).map_err(|_| gone())?;
+        let current_thread = Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        if current_thread {
+            self.queue_on_this_runtime(job);
+        } else {
+            self.queue.send(job).map_err(|_| gone())?;
+        }
         answered.await.map_err(|_| gone())?
     }
+
+    /// Queues `job` for a batch run by a task of this (current-thread)
+    /// runtime, spawning that task unless it is already waiting. The task
+    /// first yields, so that the requests ready to run add their writes
+    /// to its batch, as the writer thread does on a busy core.
+    fn queue_on_this_runtime(&self, job: Box<dyn Job>) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.jobs.push(job);
+        if waiting.flush_spawned {
+            return;
+        }
+        waiting.flush_spawned = true;
+        let (queued, conn, thread) = (self.waiting.clone(), self.conn.clone(), self.queue.clone());
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            let batch = {
+                let mut waiting = queued.lock().unwrap_or_else(PoisonError::into_inner);
+                waiting.flush_spawned = false;
+                std::mem::take(&mut waiting.jobs)
+            };
+            run_batch_here_or_hand_over(&conn, batch, &thread);
+        });
+    }
+}
+
+/// Runs `batch` on this thread, unless another process holds the write
+/// lock: waiting for it here would stall every request of the runtime, so
+/// the batch goes to the writer thread, which waits (see [`begin_write`]).
+fn run_batch_here_or_hand_over(
+    shared: &Mutex<Connection>,
+    mut batch: Vec<Box<dyn Job>>,
+    thread: &Sender<Box<dyn Job>>,
+) {
+    let begun = {
+        let conn = lock(shared);
+        conn.busy_timeout(Duration::ZERO)
+            .and_then(|()| {
+                let begun = conn.execute_batch("BEGIN IMMEDIATE");
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                begun
+            })
+            .map(|()| conn)
+    };
+    let outcome = match begun {
+        Ok(conn) => run_all_or_each(shared, conn, &mut batch),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DatabaseBusy => {
+            for job in batch {
+                // A job the thread cannot take (it stopped) is answered
+                // as not run when dropped.
+                let _ = thread.send(job);
+            }
+            return;
+        }
+        Err(e) => Err(e),
+    };
+    answer(batch, outcome);
 }
 
 /// The shared connection, inside a `BEGIN IMMEDIATE` transaction (SQLite's
@@ -218,14 +302,24 @@ fn begin_write(shared: &Mutex<Connection>) -> rusqlite::Result<MutexGuard<'_, Co
 /// in a savepoint of its own, so that the failed one is undone alone and
 /// the others are kept, as if each had been alone.
 fn run_batch(shared: &Mutex<Connection>, mut batch: Vec<Box<dyn Job>>) {
-    let outcome = run_all_or_each(shared, &mut batch).map_err(|e| e.to_string());
+    let outcome = begin_write(shared).and_then(|conn| run_all_or_each(shared, conn, &mut batch));
+    answer(batch, outcome);
+}
+
+/// Answers every job of `batch` with the outcome of its COMMIT.
+fn answer(batch: Vec<Box<dyn Job>>, outcome: rusqlite::Result<()>) {
+    let outcome = outcome.map_err(|e| e.to_string());
     for job in batch {
         job.answer(outcome.clone());
     }
 }
 
-fn run_all_or_each(shared: &Mutex<Connection>, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<()> {
-    let mut conn = begin_write(shared)?;
+/// Runs `batch` in the transaction `conn` has begun, and commits it.
+fn run_all_or_each<'a>(
+    shared: &'a Mutex<Connection>,
+    mut conn: MutexGuard<'a, Connection>,
+    batch: &mut [Box<dyn Job>],
+) -> rusqlite::Result<()> {
     let all_succeeded = batch.iter_mut().all(|job| job.run(&conn));
     if !all_succeeded {
         if !conn.is_autocommit() {
