@@ -82,32 +82,81 @@ pub(crate) async fn query(
     rtype: RecordType,
     deadline: Instant,
 ) -> Result<Vec<RData>, DnsError> {
+    let mut answers = query_each(server, name, &[rtype], deadline).await?;
+    answers.pop().unwrap_or(Err(DnsError::Timeout { server }))
+}
+
+/// Asks `server` for each of `rtypes` of `name` at once, on one UDP socket
+/// (as the C library asks A and AAAA together), and returns each
+/// question's outcome in the order of `rtypes`, as [`query`] would have:
+/// one question failing (no answer in time, SERVFAIL) leaves the others'
+/// answers alone. The outer error is the socket's: no question could be
+/// asked.
+pub(crate) async fn query_each(
+    server: SocketAddr,
+    name: &str,
+    rtypes: &[RecordType],
+    deadline: Instant,
+) -> Result<Vec<Result<Vec<RData>, DnsError>>, DnsError> {
     let fqdn = if name.ends_with('.') {
         name.to_string()
     } else {
         format!("{name}.")
     };
-    let qname = Name::from_ascii(&fqdn).map_err(|e| DnsError::BadName {
+    let bad_name = |reason: String| DnsError::BadName {
         name: name.to_string(),
-        reason: e.to_string(),
-    })?;
-    let id = random_id();
-    let mut request = Message::new();
-    request
-        .set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Query)
-        .set_recursion_desired(true)
-        .add_query(Query::query(qname, rtype));
-    let bytes = request.to_vec().map_err(|e| DnsError::BadName {
-        name: name.to_string(),
-        reason: e.to_string(),
-    })?;
-
-    let mut answer = udp_exchange(server, &bytes, id, deadline).await?;
-    if answer.truncated() {
-        answer = tcp_exchange(server, &bytes, id, deadline).await?;
+        reason,
+    };
+    let qname = Name::from_ascii(&fqdn).map_err(|e| bad_name(e.to_string()))?;
+    let mut questions: Vec<Question> = Vec::with_capacity(rtypes.len());
+    for &rtype in rtypes {
+        // Each question its own id, so that each answer finds its question.
+        let id = loop {
+            let id = random_id();
+            if questions.iter().all(|q| q.id != id) {
+                break id;
+            }
+        };
+        let mut request = Message::new();
+        request
+            .set_id(id)
+            .set_message_type(MessageType::Query)
+            .set_op_code(OpCode::Query)
+            .set_recursion_desired(true)
+            .add_query(Query::query(qname.clone(), rtype));
+        let bytes = request.to_vec().map_err(|e| bad_name(e.to_string()))?;
+        questions.push(Question { id, rtype, bytes });
     }
+
+    let answers = udp_exchange(server, &questions, deadline).await?;
+    let mut outcomes = Vec::with_capacity(questions.len());
+    for (question, answer) in questions.iter().zip(answers) {
+        let answer = match answer {
+            Ok(answer) if answer.truncated() => {
+                tcp_exchange(server, &question.bytes, question.id, deadline).await
+            }
+            other => other,
+        };
+        outcomes.push(answer.and_then(|answer| records(server, &fqdn, question.rtype, answer)));
+    }
+    Ok(outcomes)
+}
+
+/// One question on the wire: its message id, what it asks, its bytes.
+struct Question {
+    id: u16,
+    rtype: RecordType,
+    bytes: Vec<u8>,
+}
+
+/// The records of type `rtype` in `answer`, or its response code as an
+/// error.
+fn records(
+    server: SocketAddr,
+    fqdn: &str,
+    rtype: RecordType,
+    answer: Message,
+) -> Result<Vec<RData>, DnsError> {
     match answer.response_code() {
         ResponseCode::NoError => Ok(answer
             .answers()
@@ -117,7 +166,7 @@ pub(crate) async fn query(
             .collect()),
         rcode => Err(DnsError::Rcode {
             server,
-            name: fqdn,
+            name: fqdn.to_string(),
             rtype,
             rcode,
         }),
@@ -133,15 +182,16 @@ fn random_id() -> u16 {
     u16::from_be_bytes(bytes)
 }
 
-/// Sends over UDP, resending every [`UDP_RETRANSMIT`], and returns the
-/// first datagram that parses as the answer to message `id`; anything
-/// else arriving on the socket is ignored (RFC 5452 §9.1).
+/// Sends every question over one UDP socket, resending the unanswered
+/// ones every [`UDP_RETRANSMIT`], and returns for each the first datagram
+/// that parses as the answer to its id (a timeout for those still
+/// unanswered at `deadline`); anything else arriving on the socket is
+/// ignored (RFC 5452 §9.1).
 async fn udp_exchange(
     server: SocketAddr,
-    request: &[u8],
-    id: u16,
+    questions: &[Question],
     deadline: Instant,
-) -> Result<Message, DnsError> {
+) -> Result<Vec<Result<Message, DnsError>>, DnsError> {
     let io = DnsError::io(server, "UDP");
     let local: SocketAddr = if server.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
@@ -151,22 +201,37 @@ async fn udp_exchange(
     let socket = UdpSocket::bind(local).await.map_err(io)?;
     socket.connect(server).await.map_err(io)?;
     let mut buffer = vec![0u8; UDP_BUFFER];
-    loop {
-        socket.send(request).await.map_err(io)?;
+    let mut answers: Vec<Option<Message>> = questions.iter().map(|_| None).collect();
+    'resend: loop {
+        for (question, answer) in questions.iter().zip(&answers) {
+            if answer.is_none() {
+                socket.send(&question.bytes).await.map_err(io)?;
+            }
+        }
         let resend_at = (Instant::now() + UDP_RETRANSMIT).min(deadline);
-        loop {
+        while answers.iter().any(Option::is_none) {
             match timeout_at(resend_at, socket.recv(&mut buffer)).await {
-                Err(_) if resend_at >= deadline => return Err(DnsError::Timeout { server }),
-                Err(_) => break,
+                Err(_) if resend_at >= deadline => break 'resend,
+                Err(_) => continue 'resend,
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(n)) => {
-                    if let Some(message) = parse_answer(&buffer[..n], id) {
-                        return Ok(message);
+                    for (question, answer) in questions.iter().zip(answers.iter_mut()) {
+                        if answer.is_none() {
+                            if let Some(message) = parse_answer(&buffer[..n], question.id) {
+                                *answer = Some(message);
+                                break;
+                            }
+                        }
                     }
                 }
             }
         }
+        break;
     }
+    Ok(answers
+        .into_iter()
+        .map(|answer| answer.ok_or(DnsError::Timeout { server }))
+        .collect())
 }
 
 /// One question over TCP, with the two-byte length prefix of RFC 1035

@@ -45,21 +45,22 @@ pub(crate) async fn resolve(
     Ok(ips)
 }
 
-/// A and AAAA from `server`, both asked at once. One family failing is
-/// fine when the other answers (a SERVFAIL on AAAA is common); an empty
-/// answer in both is a `dns` problem.
+/// A and AAAA from `server`, both asked at once on one socket. One family
+/// failing is fine when the other answers (a SERVFAIL on AAAA is common);
+/// an empty answer in both is a `dns` problem.
 async fn ask_server(
     server: SocketAddr,
     name: &str,
     deadline: Instant,
 ) -> Result<Vec<IpAddr>, Problem> {
-    let (a, aaaa) = tokio::join!(
-        dns::query(server, name, RecordType::A, deadline),
-        dns::query(server, name, RecordType::AAAA, deadline),
-    );
+    let answers =
+        match dns::query_each(server, name, &[RecordType::A, RecordType::AAAA], deadline).await {
+            Ok(answers) => answers,
+            Err(e) => vec![Err(e)],
+        };
     let mut ips = Vec::new();
     let mut errors: Vec<DnsError> = Vec::new();
-    for answer in [a, aaaa] {
+    for answer in answers {
         match answer {
             Ok(records) => ips.extend(records.into_iter().filter_map(|rdata| match rdata {
                 RData::A(a) => Some(IpAddr::V4(a.0)),

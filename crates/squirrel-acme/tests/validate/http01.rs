@@ -3,6 +3,9 @@
 use crate::dns01::dns_server;
 use crate::tls_alpn01::https_acceptor;
 use crate::*;
+use hickory_proto::rr::rdata::AAAA;
+use hickory_proto::rr::RecordType;
+use std::net::Ipv6Addr;
 
 /// What a test HTTP server saw: (Host header, path) per request.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
@@ -440,4 +443,76 @@ async fn http01_name_from_the_configured_dns_server() {
         "{}",
         problem.detail
     );
+}
+
+/// A and AAAA are asked at once from one UDP socket (one source port, two
+/// message ids), and an AAAA question that fails (SERVFAIL here) leaves
+/// the A answer to be used.
+#[tokio::test]
+async fn http01_a_and_aaaa_are_asked_on_one_socket_and_a_failed_aaaa_leaves_the_a() {
+    let (port, _) = answering(KEY_AUTHZ).await;
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dns = udp.local_addr().unwrap();
+    let asked: Arc<Mutex<Vec<(u16, u16, RecordType)>>> = Arc::default();
+    let record = asked.clone();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 1500];
+        while let Ok((n, from)) = udp.recv_from(&mut buffer).await {
+            let query = Message::from_vec(&buffer[..n]).unwrap();
+            let question = query.query().unwrap().clone();
+            record
+                .lock()
+                .unwrap()
+                .push((from.port(), query.id(), question.query_type()));
+            let mut reply = Message::new();
+            reply
+                .set_id(query.id())
+                .set_message_type(MessageType::Response)
+                .add_query(question.clone());
+            if question.query_type() == RecordType::A {
+                let a = RData::A(A(Ipv4Addr::LOCALHOST));
+                reply.add_answer(Record::from_rdata(question.name().clone(), 60, a));
+            } else {
+                reply.set_response_code(ResponseCode::ServFail);
+            }
+            udp.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
+        }
+    });
+    let config = ValidationConfig {
+        http01_port: port,
+        dns_resolver: Some(dns),
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("www.both.test"))
+        .await
+        .unwrap();
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    let types: Vec<RecordType> = asked.iter().map(|q| q.2).collect();
+    assert!(types.contains(&RecordType::A) && types.contains(&RecordType::AAAA));
+    assert_eq!(asked[0].0, asked[1].0, "one socket: {asked:?}");
+    assert_ne!(asked[0].1, asked[1].1, "two message ids: {asked:?}");
+}
+
+/// Both answers truncated over UDP: each question is asked again over
+/// TCP, and the name resolves.
+#[tokio::test]
+async fn http01_truncated_a_and_aaaa_answers_are_asked_again_over_tcp() {
+    let (port, _) = answering(KEY_AUTHZ).await;
+    let dns = dns_server(
+        vec![
+            ("www.tc.test.", RData::A(A(Ipv4Addr::LOCALHOST))),
+            ("www.tc.test.", RData::AAAA(AAAA(Ipv6Addr::LOCALHOST))),
+        ],
+        true,
+    )
+    .await;
+    let config = ValidationConfig {
+        http01_port: port,
+        dns_resolver: Some(dns),
+        ..base_config()
+    };
+    http01(&config, Identifier::dns("www.tc.test"))
+        .await
+        .unwrap();
 }
