@@ -108,9 +108,14 @@ pub(crate) async fn challenge(
         // (or after VALIDATION_WAIT) spares the client polls that would
         // find it still processing.
         let done = acme.spawn_validation(task);
-        let _ = tokio::time::timeout(VALIDATION_WAIT, done).await;
-        if let Some(now) = acme.store.authz(&authz.id).await? {
-            authz = now;
+        match tokio::time::timeout(VALIDATION_WAIT, done).await {
+            // The authorization as the validation saved it.
+            Ok(Ok(Some(saved))) => authz = saved,
+            _ => {
+                if let Some(now) = acme.store.authz(&authz.id).await? {
+                    authz = now;
+                }
+            }
         }
     }
     let shown = authz
@@ -146,20 +151,25 @@ pub(crate) struct Known {
 impl Acme {
     /// Validates a challenge in the background, then records the outcome
     /// on the challenge and its authorization.
-    /// Returns a receiver that completes when the outcome is recorded.
+    /// Returns a receiver that completes when the outcome is recorded,
+    /// with the authorization as saved (none when nothing was recorded).
     pub(crate) fn spawn_validation(
         self: &Arc<Self>,
         task: Validation,
-    ) -> tokio::sync::oneshot::Receiver<()> {
+    ) -> tokio::sync::oneshot::Receiver<Option<AuthzRecord>> {
         let acme = Arc::clone(self);
         let (done, recorded) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let _busy = acme.busy.mark(&task.challenge_id);
             let _permit = acme.validations.clone().acquire_owned().await;
-            if let Err(problem) = acme.validate_challenge(&task).await {
-                tracing::error!(challenge = %task.challenge_id, "validation not recorded: {}", problem.detail);
-            }
-            let _ = done.send(());
+            let saved = match acme.validate_challenge(&task).await {
+                Ok(saved) => saved,
+                Err(problem) => {
+                    tracing::error!(challenge = %task.challenge_id, "validation not recorded: {}", problem.detail);
+                    None
+                }
+            };
+            let _ = done.send(saved);
         });
         recorded
     }
@@ -188,10 +198,12 @@ impl Acme {
         }))
     }
 
-    async fn validate_challenge(&self, task: &Validation) -> Result<(), Problem> {
+    /// Runs the validation and records its outcome; returns the
+    /// authorization as saved, if it still exists.
+    async fn validate_challenge(&self, task: &Validation) -> Result<Option<AuthzRecord>, Problem> {
         let challenge_id = task.challenge_id.as_str();
         let Some(known) = self.known(task).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let key_authorization = format!("{}.{}", known.token, known.thumbprint);
         let outcome = crate::validate::validate(
@@ -204,11 +216,11 @@ impl Acme {
         .await;
         // Read now: the authorization may have been deactivated meanwhile.
         let Some(mut authz) = self.store.authz(&known.authz_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
         let Some(c) = authz.challenges.iter_mut().find(|c| c.id == challenge_id) else {
-            return Ok(());
+            return Ok(None);
         };
         match &outcome {
             Ok(()) => {
@@ -234,6 +246,6 @@ impl Acme {
             "challenge validated"
         );
         self.store.update_authz(&authz).await?;
-        Ok(())
+        Ok(Some(authz))
     }
 }

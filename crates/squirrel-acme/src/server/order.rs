@@ -101,8 +101,9 @@ pub(crate) async fn new_order(acme: &Arc<Acme>, req: &AcmeRequest) -> Result<Rep
         created_at: now,
     };
     acme.store.create_order(&order, &new_authzs).await?;
-    // Reused authorizations may make it ready at once.
-    let order = refresh(acme, order).await?;
+    // Reused authorizations may make it ready at once; the new ones are
+    // pending, as just written.
+    let order = refresh_knowing(acme, order, &new_authzs).await?;
     Ok(Reply::json(201, &resources::order(&req.base, &order))
         .location(order_url(&req.base, &order.id)))
 }
@@ -184,7 +185,17 @@ pub(crate) async fn find(acme: &Acme, id: &str) -> Result<OrderRecord, Problem> 
 
 /// Brings a stored order up to date with its authorizations and the clock
 /// (§7.1.6), and saves it when it became invalid.
-pub(crate) async fn refresh(acme: &Acme, mut order: OrderRecord) -> Result<OrderRecord, Problem> {
+pub(crate) async fn refresh(acme: &Acme, order: OrderRecord) -> Result<OrderRecord, Problem> {
+    refresh_knowing(acme, order, &[]).await
+}
+
+/// [`refresh`], with `known` authorizations of the order taken as they are
+/// instead of read again (the ones the request itself just wrote).
+async fn refresh_knowing(
+    acme: &Acme,
+    mut order: OrderRecord,
+    known: &[AuthzRecord],
+) -> Result<OrderRecord, Problem> {
     let now = OffsetDateTime::now_utc();
     let before = order.status;
     if matches!(order.status, OrderStatus::Pending | OrderStatus::Ready) {
@@ -197,9 +208,19 @@ pub(crate) async fn refresh(acme: &Acme, mut order: OrderRecord) -> Result<Order
         } else {
             let mut all_valid = true;
             for id in &order.authz_ids {
-                let Some(authz) = super::authz::current(acme, id).await? else {
-                    all_valid = false;
-                    continue;
+                let read;
+                let authz = match known.iter().find(|authz| &authz.id == id) {
+                    Some(authz) => authz,
+                    None => match super::authz::current(acme, id).await? {
+                        Some(authz) => {
+                            read = authz;
+                            &read
+                        }
+                        None => {
+                            all_valid = false;
+                            continue;
+                        }
+                    },
                 };
                 match authz.status {
                     AuthzStatus::Valid => {}
