@@ -267,6 +267,10 @@ pub struct CertificateAuthority {
     /// Where [`CertificateAuthority::sign`] records what it issues, when not
     /// in the ledger file beside the CA (see [`CertificateAuthority::record_with`]).
     recorder: Option<Recorder>,
+    /// What the certificate's name constraints permit, read at `open`
+    /// rather than at each signing (an ACME server checks them twice per
+    /// order).
+    pub(crate) permitted: crate::sign::Permitted,
 }
 
 /// Records a newly issued certificate somewhere other than the ledger file
@@ -344,6 +348,8 @@ impl CertificateAuthority {
                 files.cert.display()
             )));
         }
+        let permitted = crate::sign::Permitted::of(&cert);
+        drop(cert);
         Ok(CertificateAuthority {
             files: files.clone(),
             cert_der,
@@ -352,6 +358,7 @@ impl CertificateAuthority {
             warnings,
             name,
             recorder: None,
+            permitted,
         })
     }
 

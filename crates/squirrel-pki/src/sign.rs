@@ -270,26 +270,10 @@ impl CertificateAuthority {
         Ok((issued, entry))
     }
 
-    /// Refuses names outside the CA certificate's name constraints.
+    /// Refuses names outside the CA certificate's name constraints (read
+    /// once, when the CA was opened).
     pub fn check_name_constraints(&self, names: &[AltName]) -> Result<()> {
-        let cert = self.certificate()?;
-        let Ok(Some(nc)) = cert.name_constraints() else {
-            return Ok(());
-        };
-        let mut dns = Vec::new();
-        let mut nets = Vec::new();
-        for subtree in nc.value.permitted_subtrees.iter().flatten() {
-            match describe::typed_general_name(&subtree.base) {
-                Some(AltName::Dns(d)) => dns.push(d),
-                _ => {
-                    if let x509_parser::extensions::GeneralName::IPAddress(b) = subtree.base {
-                        if let Some(net) = network_from_bytes(b) {
-                            nets.push(net);
-                        }
-                    }
-                }
-            }
-        }
+        let Permitted { dns, nets } = &self.permitted;
         for name in names {
             let allowed = match name {
                 AltName::Dns(d) => dns.is_empty() || dns.iter().any(|s| dns_within(d, s)),
@@ -307,6 +291,37 @@ impl CertificateAuthority {
             }
         }
         Ok(())
+    }
+}
+
+/// The names a CA certificate's name constraints permit (RFC 5280
+/// §4.2.1.10): DNS subtrees and IP networks; empty lists permit all.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Permitted {
+    dns: Vec<String>,
+    nets: Vec<IpNetwork>,
+}
+
+impl Permitted {
+    /// The permitted subtrees of `cert`'s name constraints, if it has any.
+    pub(crate) fn of(cert: &x509_parser::certificate::X509Certificate<'_>) -> Permitted {
+        let mut permitted = Permitted::default();
+        let Ok(Some(nc)) = cert.name_constraints() else {
+            return permitted;
+        };
+        for subtree in nc.value.permitted_subtrees.iter().flatten() {
+            match describe::typed_general_name(&subtree.base) {
+                Some(AltName::Dns(d)) => permitted.dns.push(d),
+                _ => {
+                    if let x509_parser::extensions::GeneralName::IPAddress(b) = subtree.base {
+                        if let Some(net) = network_from_bytes(b) {
+                            permitted.nets.push(net);
+                        }
+                    }
+                }
+            }
+        }
+        permitted
     }
 }
 
