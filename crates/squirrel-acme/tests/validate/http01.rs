@@ -421,11 +421,7 @@ async fn http01_name_from_the_configured_dns_server() {
         false,
     )
     .await;
-    let config = ValidationConfig {
-        http01_port: port,
-        dns_resolver: Some(dns),
-        ..base_config()
-    };
+    let config = asking_dns(dns, port);
     http01(&config, Identifier::dns("www.dns.test"))
         .await
         .unwrap();
@@ -478,11 +474,7 @@ async fn http01_a_and_aaaa_are_asked_on_one_socket_and_a_failed_aaaa_leaves_the_
             udp.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
         }
     });
-    let config = ValidationConfig {
-        http01_port: port,
-        dns_resolver: Some(dns),
-        ..base_config()
-    };
+    let config = asking_dns(dns, port);
     http01(&config, Identifier::dns("www.both.test"))
         .await
         .unwrap();
@@ -507,12 +499,17 @@ async fn http01_truncated_a_and_aaaa_answers_are_asked_again_over_tcp() {
         true,
     )
     .await;
-    let config = ValidationConfig {
-        http01_port: port,
-        dns_resolver: Some(dns),
-        ..base_config()
-    };
+    let config = asking_dns(dns, port);
     http01(&config, Identifier::dns("www.tc.test"))
         .await
         .unwrap();
+}
+
+/// Validation on http-01 `port`, names resolved by the DNS server `dns`.
+fn asking_dns(dns: SocketAddr, port: u16) -> ValidationConfig {
+    ValidationConfig {
+        http01_port: port,
+        dns_resolver: Some(dns),
+        ..base_config()
+    }
 }
