@@ -232,3 +232,55 @@ async fn refused_writes_are_undone_alone() {
     // A nonce is still spent once.
     assert!(!store.spend_nonce("good-2", expires).await.unwrap());
 }
+
+/// A write queued on a current-thread runtime that stops before its batch
+/// task runs is still written (by the writer thread), and the store's next
+/// writes, from another runtime, are not left waiting for that task.
+#[test]
+fn a_write_queued_on_a_runtime_that_stops_is_still_written() {
+    use squirrel_acme::store::Store;
+    use std::future::Future;
+    use std::time::Duration;
+
+    let one_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let (sqlite, store) = one_thread().block_on(async {
+        let sqlite = Sqlite::new().await;
+        let store = SqliteStore::open(&sqlite.path).unwrap();
+        (sqlite, store)
+    });
+    let stopping = one_thread();
+    stopping.block_on(async {
+        // One poll queues the write and spawns its batch task; block_on
+        // returns before that task runs.
+        let account = store_contract::account("acct-a", "thumb-a");
+        let mut first = std::pin::pin!(store.create_account(&account));
+        std::future::poll_fn(|cx| {
+            assert!(first.as_mut().poll(cx).is_pending());
+            std::task::Poll::Ready(())
+        })
+        .await;
+    });
+    drop(stopping);
+    one_thread().block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            store.create_account(&store_contract::account("acct-b", "thumb-b")),
+        )
+        .await
+        .expect("a write after the stopped runtime's must not wait for its task")
+        .unwrap();
+        for _ in 0..100 {
+            if store.account("acct-a").await.unwrap().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the write queued before the runtime stopped was never written");
+    });
+    drop(sqlite);
+}

@@ -215,13 +215,15 @@ async fn udp_exchange(
                 Err(_) => continue 'resend,
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(n)) => {
-                    for (question, answer) in questions.iter().zip(answers.iter_mut()) {
-                        if answer.is_none() {
-                            if let Some(message) = parse_answer(&buffer[..n], question.id) {
-                                *answer = Some(message);
-                                break;
-                            }
-                        }
+                    let Some(message) = parse_response(&buffer[..n]) else {
+                        continue;
+                    };
+                    let unanswered = questions
+                        .iter()
+                        .zip(answers.iter_mut())
+                        .find(|(question, answer)| answer.is_none() && question.id == message.id());
+                    if let Some((_, answer)) = unanswered {
+                        *answer = Some(message);
                     }
                 }
             }
@@ -268,8 +270,13 @@ async fn tcp_exchange(
 
 /// The message in `bytes` if it is a response with our id.
 fn parse_answer(bytes: &[u8], id: u16) -> Option<Message> {
+    parse_response(bytes).filter(|message| message.id() == id)
+}
+
+/// The message in `bytes` if it is a response.
+fn parse_response(bytes: &[u8]) -> Option<Message> {
     let message = Message::from_vec(bytes).ok()?;
-    (message.id() == id && message.message_type() == MessageType::Response).then_some(message)
+    (message.message_type() == MessageType::Response).then_some(message)
 }
 
 /// The system's name servers, from `/etc/resolv.conf` (resolv.conf(5):

@@ -216,16 +216,46 @@ impl Writer {
             return;
         }
         waiting.flush_spawned = true;
-        let (queued, conn, thread) = (self.waiting.clone(), self.conn.clone(), self.queue.clone());
+        let mut turn = BatchTurn {
+            waiting: self.waiting.clone(),
+            thread: self.queue.clone(),
+            taken: false,
+        };
+        let conn = self.conn.clone();
         tokio::spawn(async move {
             tokio::task::yield_now().await;
-            let batch = {
-                let mut waiting = queued.lock().unwrap_or_else(PoisonError::into_inner);
-                waiting.flush_spawned = false;
-                std::mem::take(&mut waiting.jobs)
-            };
-            run_batch_here_or_hand_over(&conn, batch, &thread);
+            let batch = turn.take();
+            run_batch_here_or_hand_over(&conn, batch, &turn.thread);
         });
+    }
+}
+
+/// The batch task's turn: it takes the writes queued so far. A task
+/// dropped before it ran (its runtime shut down) hands them to the writer
+/// thread instead, so that they are still written and the next write
+/// spawns a task again.
+struct BatchTurn {
+    waiting: Arc<Mutex<Waiting>>,
+    thread: Sender<Box<dyn Job>>,
+    taken: bool,
+}
+
+impl BatchTurn {
+    fn take(&mut self) -> Vec<Box<dyn Job>> {
+        self.taken = true;
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.flush_spawned = false;
+        std::mem::take(&mut waiting.jobs)
+    }
+}
+
+impl Drop for BatchTurn {
+    fn drop(&mut self) {
+        if !self.taken {
+            for job in self.take() {
+                let _ = self.thread.send(job);
+            }
+        }
     }
 }
 
