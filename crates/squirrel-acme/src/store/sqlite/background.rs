@@ -38,16 +38,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// At most this many writes in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// How many times a batch task of a current-thread runtime yields before
-/// it takes the writes queued so far. Each yield lets the runtime poll its
-/// sockets and run the requests that became ready, which add their writes.
-/// In `bench/acme.sh` (C=64), two yields instead of one made 0.66 commits
-/// per order instead of 0.88, and 26.5 `pwrite` calls instead of 34.9 (each
-/// commit writes every page it changed, and the writes of two orders share
-/// pages: a quarter less written to the WAL); the CPU per order moved
-/// within the noise (0 to 4% less); three made no fewer commits than two.
-const BATCH_TASK_YIELDS: usize = 2;
-
 /// The checkpoint thread; it checkpoints once more and ends when dropped.
 pub(super) struct Checkpointer {
     _stop: Sender<()>,
@@ -217,9 +207,8 @@ impl Writer {
 
     /// Queues `job` for a batch run by a task of this (current-thread)
     /// runtime, spawning that task unless it is already waiting. The task
-    /// first yields ([`BATCH_TASK_YIELDS`]), so that the requests ready to
-    /// run add their writes to its batch, as the writer thread does on a
-    /// busy core.
+    /// first yields, so that the requests ready to run add their writes
+    /// to its batch, as the writer thread does on a busy core.
     fn queue_on_this_runtime(&self, job: Box<dyn Job>) {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         waiting.jobs.push(job);
@@ -234,9 +223,7 @@ impl Writer {
         };
         let conn = self.conn.clone();
         tokio::spawn(async move {
-            for _ in 0..BATCH_TASK_YIELDS {
-                tokio::task::yield_now().await;
-            }
+            tokio::task::yield_now().await;
             let batch = turn.take();
             run_batch_here_or_hand_over(&conn, batch, &turn.thread);
         });
