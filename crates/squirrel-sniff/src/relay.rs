@@ -95,20 +95,32 @@ pub fn run_until<W: Write>(
 
     let start = Instant::now();
     let mut conns: HashMap<u32, Conversation> = HashMap::new();
+    // Once asked to stop, what the relay already forwarded is still
+    // recorded: each event is queued before its bytes are forwarded, so a
+    // client may have its answer while the event waits here (a busy
+    // machine). Those are drained, for at most DRAIN_ON_STOP.
+    let mut stopping_until: Option<Instant> = None;
     let result = loop {
-        if crate::signal::stop_requested()
-            || stop.load(Ordering::SeqCst)
-            || duration.is_some_and(|d| start.elapsed() >= d)
+        if stopping_until.is_none()
+            && (crate::signal::stop_requested()
+                || stop.load(Ordering::SeqCst)
+                || duration.is_some_and(|d| start.elapsed() >= d))
         {
-            break Ok(());
+            stopping_until = Some(Instant::now() + DRAIN_ON_STOP);
         }
-        let event = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(e) => e,
-            Err(RecvTimeoutError::Timeout) => {
-                engine.flush()?;
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => break Ok(()),
+        let event = match stopping_until {
+            Some(until) => match rx.try_recv() {
+                Ok(e) if Instant::now() < until => e,
+                _ => break Ok(()),
+            },
+            None => match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(e) => e,
+                Err(RecvTimeoutError::Timeout) => {
+                    engine.flush()?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break Ok(()),
+            },
         };
         let frames = match event {
             Event::Open { id, client } => {
@@ -164,6 +176,9 @@ pub fn run_until<W: Write>(
     done.store(true, Ordering::SeqCst);
     result
 }
+
+/// How long a stopping relay keeps recording the events already queued.
+const DRAIN_ON_STOP: Duration = Duration::from_millis(500);
 
 fn accept_loop(
     listener: TcpListener,
