@@ -349,7 +349,6 @@ impl CertificateAuthority {
             )));
         }
         let permitted = crate::sign::Permitted::of(&cert);
-        drop(cert);
         Ok(CertificateAuthority {
             files: files.clone(),
             cert_der,

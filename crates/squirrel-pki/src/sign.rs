@@ -296,7 +296,7 @@ impl CertificateAuthority {
 
 /// The names a CA certificate's name constraints permit (RFC 5280
 /// §4.2.1.10): DNS subtrees and IP networks; empty lists permit all.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Permitted {
     dns: Vec<String>,
     nets: Vec<IpNetwork>,

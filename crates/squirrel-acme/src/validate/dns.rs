@@ -202,7 +202,7 @@ async fn udp_exchange(
     socket.connect(server).await.map_err(io)?;
     let mut buffer = vec![0u8; UDP_BUFFER];
     let mut answers: Vec<Option<Message>> = questions.iter().map(|_| None).collect();
-    'resend: loop {
+    'asking: while answers.iter().any(Option::is_none) {
         for (question, answer) in questions.iter().zip(&answers) {
             if answer.is_none() {
                 socket.send(&question.bytes).await.map_err(io)?;
@@ -211,8 +211,8 @@ async fn udp_exchange(
         let resend_at = (Instant::now() + UDP_RETRANSMIT).min(deadline);
         while answers.iter().any(Option::is_none) {
             match timeout_at(resend_at, socket.recv(&mut buffer)).await {
-                Err(_) if resend_at >= deadline => break 'resend,
-                Err(_) => continue 'resend,
+                Err(_) if resend_at >= deadline => break 'asking,
+                Err(_) => continue 'asking,
                 Ok(Err(e)) => return Err(io(e)),
                 Ok(Ok(n)) => {
                     let Some(message) = parse_response(&buffer[..n]) else {
@@ -228,7 +228,6 @@ async fn udp_exchange(
                 }
             }
         }
-        break;
     }
     Ok(answers
         .into_iter()
