@@ -52,7 +52,8 @@ use orders::{insert_entry, insert_order, load_authz, save_order, snapshot};
 
 pub use url::redact;
 
-/// Expired nonces are deleted once every this many spends.
+/// Expired nonces are deleted once every this many spends, of the oldest
+/// 256, as in the SQLite store.
 const PURGE_EVERY: u32 = 64;
 
 /// At most this many connections per replica.
@@ -227,9 +228,9 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         if self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
             let now = stamp(OffsetDateTime::now_utc());
-            exec(&client, "DELETE FROM nonces WHERE expires <= $1", &[&now])
-                .await
-                .map_err(db_error)?;
+            let purge = "DELETE FROM nonces WHERE expires <= $1
+                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)";
+            exec(&client, purge, &[&now]).await.map_err(db_error)?;
         }
         let fresh = exec(
             &client,

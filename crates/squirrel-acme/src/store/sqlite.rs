@@ -45,8 +45,11 @@ mod orders;
 
 use background::{Checkpointer, Writer};
 
-/// Expired nonces are deleted once every this many `put_nonce` calls: one
-/// indexed range delete, amortized over the requests that made them.
+/// Expired nonces are deleted once every this many spends, amortized over
+/// the requests that spent them: of the oldest 256 (the front of the
+/// table, which is in the order the nonces were made; `crate::nonce`), those
+/// that have expired. Four times as many as were spent since the last
+/// purge, so the purge keeps up, and never a scan of the whole table.
 const PURGE_EVERY: u32 = 64;
 
 /// The ACME store in a ledger file.
@@ -162,8 +165,11 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| {
                 if purge {
-                    conn.prepare_cached("DELETE FROM nonces WHERE expires <= ?1")?
-                        .execute([stamp(OffsetDateTime::now_utc())])?;
+                    conn.prepare_cached(
+                        "DELETE FROM nonces WHERE expires <= ?1
+                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)",
+                    )?
+                    .execute([stamp(OffsetDateTime::now_utc())])?;
                 }
                 let fresh = conn
                     .prepare_cached(

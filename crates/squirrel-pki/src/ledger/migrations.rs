@@ -170,6 +170,36 @@ CREATE INDEX certificates_by_normal_serial
     ON certificates (ltrim(upper(replace(serial, ':', '')), '0'));
 ",
     },
+    Migration {
+        description: "fewer index writes per ACME request",
+        // Every index a row is in is one more page written at each commit
+        // (a WAL frame each), so the ACME tables keep only the entries
+        // their lookups need:
+        // - spent nonces now begin with the time they were made, in hex
+        //   (`squirrel_acme::nonce`), so the table's own order is time
+        //   order: the store purges the oldest by that order, and expiry
+        //   needs no index. Nonces of the earlier form are refused as
+        //   unknown now, so the ones spent so far can go.
+        // - orders and challenges are looked up by status only when
+        //   `processing` (resumed at start), and authorizations only when
+        //   `valid` (reused): partial indexes leave the other rows out,
+        //   and a row enters them only when it reaches that status.
+        sql: "
+DELETE FROM nonces;
+DROP INDEX nonces_by_expiry;
+
+DROP INDEX orders_by_status;
+CREATE INDEX orders_processing ON orders (created_at) WHERE status = 'processing';
+
+DROP INDEX challenges_by_status;
+CREATE INDEX challenges_processing ON challenges (status) WHERE status = 'processing';
+
+DROP INDEX authorizations_for_reuse;
+CREATE INDEX authorizations_for_reuse
+    ON authorizations (account_id, identifier_type, identifier, wildcard, expires)
+    WHERE status = 'valid';
+",
+    },
 ];
 
 /// The schema version this squirrel writes: the number of migrations.
@@ -417,6 +447,55 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
         assert_eq!(mode, "wal");
     }
 
+    /// Migration 3 on a ledger the ACME server has used: the spent nonces
+    /// of the earlier form go, the rows stay, and the status indexes
+    /// become partial.
+    #[test]
+    fn migration_3_forgets_old_nonces_and_keeps_the_acme_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEDGER_FILE);
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO nonces VALUES ('GPriwaZO0AAAnonce', '2026-01-01T00:00:00.000000000Z');
+             INSERT INTO accounts (id, jwk, thumbprint, status, created_at)
+                 VALUES ('acct', '{}', 'thumb', 'valid', '2026');
+             INSERT INTO authorizations VALUES
+                 ('authz', 'acct', 'dns', 'a.test', 0, 'valid', '2027');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 3);
+        let count = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count("nonces"), 0);
+        assert_eq!((count("accounts"), count("authorizations")), (1, 1));
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                   AND tbl_name IN ('nonces', 'orders', 'authorizations', 'challenges')
+                 ORDER BY name",
+            )
+            .unwrap();
+        let indexes: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            [
+                "authorizations_for_reuse",
+                "challenges_by_authz",
+                "challenges_processing",
+                "orders_by_account",
+                "orders_processing"
+            ]
+        );
+    }
+
     #[test]
     fn a_new_ledger_is_private_and_at_the_latest_version() {
         use std::os::unix::fs::PermissionsExt;
@@ -486,8 +565,8 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
         assert_eq!(tables(&conn), ["one"], "table two was rolled back");
     }
 
-    /// The store's lookups use the indexes migration 2 made for them, not
-    /// a scan of the table.
+    /// The store's lookups use the indexes migrations 2 and 3 made for
+    /// them, not a scan of the table.
     #[test]
     fn the_acme_lookups_use_their_indexes() {
         let dir = tempfile::tempdir().unwrap();
@@ -505,8 +584,11 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
                 "certificates_by_normal_serial",
             ),
             (
-                "DELETE FROM nonces WHERE expires <= '2026'".into(),
-                "nonces_by_expiry",
+                // The SQLite store's purge: the oldest nonces, in key order.
+                "DELETE FROM nonces WHERE expires <= '2026'
+                   AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)"
+                    .into(),
+                "SEARCH nonces USING PRIMARY KEY",
             ),
             (
                 "SELECT id FROM orders WHERE account_id = 'a' ORDER BY created_at DESC LIMIT 5"
@@ -514,12 +596,13 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
                 "orders_by_account",
             ),
             (
-                "SELECT id FROM orders WHERE status = 'processing'".into(),
-                "orders_by_status",
+                "SELECT id FROM orders WHERE status = 'processing' ORDER BY created_at, rowid"
+                    .into(),
+                "orders_processing",
             ),
             (
-                "SELECT id FROM challenges WHERE status = 'processing'".into(),
-                "challenges_by_status",
+                "SELECT id FROM challenges WHERE status = 'processing' ORDER BY rowid".into(),
+                "challenges_processing",
             ),
             (
                 "SELECT id FROM challenges WHERE authz_id = 'z'".into(),
@@ -535,6 +618,7 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 7);
         ] {
             let plan = plan(&sql);
             assert!(plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
         }
     }
 

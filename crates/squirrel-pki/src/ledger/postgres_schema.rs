@@ -136,6 +136,29 @@ CREATE INDEX certificates_by_normal_serial
     ON certificates ((ltrim(upper(replace(serial, ':', '')), '0')));
 "#,
     },
+    Migration {
+        description: "fewer index writes per ACME request",
+        // As in SQLite. The nonce column becomes `COLLATE "C"` so that
+        // its order is byte order, the time order the purge relies on,
+        // whatever the database's locale; the spent nonces of the earlier
+        // form are deleted first, so the primary key is rebuilt empty.
+        sql: r#"
+DELETE FROM nonces;
+DROP INDEX nonces_by_expiry;
+ALTER TABLE nonces ALTER COLUMN nonce TYPE TEXT COLLATE "C";
+
+DROP INDEX orders_by_status;
+CREATE INDEX orders_processing ON orders (created_at, seq) WHERE status = 'processing';
+
+DROP INDEX challenges_by_status;
+CREATE INDEX challenges_processing ON challenges (seq) WHERE status = 'processing';
+
+DROP INDEX authorizations_for_reuse;
+CREATE INDEX authorizations_for_reuse
+    ON authorizations (account_id, identifier_type, identifier, wildcard, expires)
+    WHERE status = 'valid';
+"#,
+    },
 ];
 
 #[cfg(test)]
@@ -148,8 +171,8 @@ mod tests {
     fn both_lists_are_in_step() {
         let names = |list: &[Migration]| list.iter().map(|m| m.description).collect::<Vec<_>>();
         assert_eq!(names(POSTGRES_MIGRATIONS), names(MIGRATIONS));
-        let last = POSTGRES_MIGRATIONS.last().unwrap().sql;
-        assert!(last.contains(&format!("(({NORMAL_SERIAL_SQL}))")));
+        let acme_tables = POSTGRES_MIGRATIONS[1].sql;
+        assert!(acme_tables.contains(&format!("(({NORMAL_SERIAL_SQL}))")));
     }
 
     /// Every table and column SQLite has, PostgreSQL has (a crude check of
