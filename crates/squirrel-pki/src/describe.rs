@@ -231,11 +231,18 @@ pub fn fingerprint(der: &[u8]) -> String {
 
 /// Bytes as `AB:CD:...`.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    // Written digit by digit: the ACME server fingerprints every
+    // certificate it issues, and a `format!` per byte showed in profiles.
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(':');
+        }
+        text.push(DIGITS[usize::from(b >> 4)].into());
+        text.push(DIGITS[usize::from(b & 0xF)].into());
+    }
+    text
 }
 
 /// Type, size and fingerprint of a DER SubjectPublicKeyInfo.
@@ -460,6 +467,13 @@ pub fn extension_value(ext: &ParsedExtension<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colon_hex_is_upper_case_pairs_between_colons() {
+        assert_eq!(colon_hex(&[0x0a, 0xff, 0x00, 0x9c]), "0A:FF:00:9C");
+        assert_eq!(colon_hex(&[0x01]), "01");
+        assert_eq!(colon_hex(&[]), "");
+    }
 
     #[test]
     fn validity_states_and_their_json() {
