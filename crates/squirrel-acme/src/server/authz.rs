@@ -15,7 +15,16 @@ use time::OffsetDateTime;
 
 /// The authorization with this id, expired first if its time is up.
 pub(crate) async fn current(acme: &Acme, id: &str) -> Result<Option<AuthzRecord>, Problem> {
-    let Some(mut authz) = acme.store.authz(id).await? else {
+    let found = acme.store.authz(id).await?;
+    expire_if_due(acme, found).await
+}
+
+/// `found`, marked (and saved) expired if it is still live past its time.
+async fn expire_if_due(
+    acme: &Acme,
+    found: Option<AuthzRecord>,
+) -> Result<Option<AuthzRecord>, Problem> {
+    let Some(mut authz) = found else {
         return Ok(None);
     };
     let live = matches!(authz.status, AuthzStatus::Pending | AuthzStatus::Valid);
@@ -76,14 +85,17 @@ pub(crate) async fn challenge(
 ) -> Result<Reply, Problem> {
     let url = challenge_url(&req.base, id);
     let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    let challenge = acme
-        .store
-        .challenge(id)
+    // The challenge and its authorization in one read.
+    let found = acme.store.authz_of_challenge(id).await?;
+    let mut authz = expire_if_due(acme, found)
         .await?
         .ok_or_else(|| not_found("challenge", id))?;
-    let mut authz = current(acme, &challenge.authz_id)
-        .await?
-        .ok_or_else(|| not_found("authorization", &challenge.authz_id))?;
+    let challenge = authz
+        .challenges
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+        .ok_or_else(|| not_found("challenge", id))?;
     check_owner(&signed, &authz.account_id, "challenge")?;
     let start = !signed.is_post_as_get()
         && authz.status == AuthzStatus::Pending
@@ -180,20 +192,20 @@ impl Acme {
         if let Some(known) = &task.known {
             return Ok(Some(known.clone()));
         }
-        let Some(challenge) = self.store.challenge(&task.challenge_id).await? else {
+        let Some(authz) = self.store.authz_of_challenge(&task.challenge_id).await? else {
             return Ok(None);
         };
-        let Some(authz) = self.store.authz(&challenge.authz_id).await? else {
+        let Some(challenge) = authz.challenges.iter().find(|c| c.id == task.challenge_id) else {
             return Ok(None);
         };
         let Some(account) = self.store.account(&authz.account_id).await? else {
             return Ok(None);
         };
         Ok(Some(Known {
-            authz_id: authz.id,
+            authz_id: authz.id.clone(),
             kind: challenge.kind,
-            token: challenge.token,
-            identifier: authz.identifier,
+            token: challenge.token.clone(),
+            identifier: authz.identifier.clone(),
             thumbprint: account.thumbprint,
         }))
     }

@@ -136,6 +136,16 @@ pub trait Store: Send + Sync {
     async fn update_authz(&self, authz: &AuthzRecord) -> StoreResult<()>;
     /// A challenge by id.
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>>;
+    /// The authorization that challenge `challenge_id` belongs to, with its
+    /// challenges (that one among them); what a challenge request needs.
+    /// By default the challenge, then its authorization; a backend may read
+    /// both at once (SQLite: one statement, one read transaction, not two).
+    async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>> {
+        match self.challenge(challenge_id).await? {
+            Some(challenge) => self.authz(&challenge.authz_id).await,
+            None => Ok(None),
+        }
+    }
     /// Challenges left `processing`: the server validates them again when
     /// it starts.
     async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>>;

@@ -464,6 +464,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>> {
+        static BY_CHALLENGE: LazyLock<String> = LazyLock::new(|| {
+            with_challenges(
+                "SELECT * FROM authorizations
+                 WHERE id = (SELECT authz_id FROM challenges WHERE id = ?1)",
+            )
+        });
+        self.run(|conn| authz_with_challenges(conn, &BY_CHALLENGE, [challenge_id]))
+    }
+
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
         self.one(
             &format!("SELECT {CHALLENGE_COLS} FROM challenges WHERE id = ?1"),

@@ -304,6 +304,17 @@ pub async fn orders_authorizations_and_challenges_round_trip<B: Backend>() {
     assert_eq!(s.order("nope").await.unwrap(), None);
     assert_eq!(s.authz("nope").await.unwrap(), None);
     assert_eq!(s.challenge("nope").await.unwrap(), None);
+    for challenge in &a1.challenges {
+        assert_eq!(
+            s.authz_of_challenge(&challenge.id).await.unwrap(),
+            Some(a1.clone())
+        );
+    }
+    assert_eq!(
+        s.authz_of_challenge("az2-alpn").await.unwrap(),
+        Some(a2.clone())
+    );
+    assert_eq!(s.authz_of_challenge("nope").await.unwrap(), None);
 
     // A later order reuses az1 and brings a new one.
     let mut o2 = order("o2", "alice", &["az1", "az3"]);
