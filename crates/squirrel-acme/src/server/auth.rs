@@ -8,6 +8,7 @@ use crate::jwk::Jwk;
 use crate::jws::{Jws, KeyRef, ProtectedHeader};
 use crate::model::{AccountRecord, AccountStatus};
 use crate::problem::{ErrorType, Problem};
+use crate::store::{Prefetch, Prefetched};
 use time::OffsetDateTime;
 
 /// Which key a resource accepts (RFC 8555 §6.2).
@@ -65,6 +66,31 @@ pub(crate) async fn authenticate(
     url: &str,
     signer: Signer,
 ) -> Result<Signed, Problem> {
+    let (signed, _) = authenticate_then_read(acme, req, url, signer, None).await?;
+    Ok(signed)
+}
+
+/// [`authenticate`] for a request an account makes on an existing
+/// resource, with the record `read` names read in the same step as the
+/// nonce's spend (`Store::spend_nonce_then_read`). The record is `None`
+/// only from a store that did not read it: the handler then reads it
+/// itself.
+pub(crate) async fn authenticate_reading(
+    acme: &Acme,
+    req: &AcmeRequest,
+    url: &str,
+    read: Prefetch,
+) -> Result<(Signed, Option<Prefetched>), Problem> {
+    authenticate_then_read(acme, req, url, Signer::Account, Some(&read)).await
+}
+
+async fn authenticate_then_read(
+    acme: &Acme,
+    req: &AcmeRequest,
+    url: &str,
+    signer: Signer,
+    read: Option<&Prefetch>,
+) -> Result<(Signed, Option<Prefetched>), Problem> {
     let content_type = req.content_type.as_deref().unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/jose+json") {
@@ -109,10 +135,20 @@ pub(crate) async fn authenticate(
         (KeyRef::Kid(kid), Signer::Account | Signer::Either) => account_id_of(kid),
         _ => None,
     };
-    let (fresh, found) = acme
-        .store
-        .spend_nonce_then_find_account(&header.nonce, expires, account_id)
-        .await?;
+    let (fresh, found, read) = match read {
+        Some(read) => {
+            acme.store
+                .spend_nonce_then_read(&header.nonce, expires, account_id, read)
+                .await?
+        }
+        None => {
+            let (fresh, found) = acme
+                .store
+                .spend_nonce_then_find_account(&header.nonce, expires, account_id)
+                .await?;
+            (fresh, found, None)
+        }
+    };
     if !fresh {
         return Err(bad_nonce("the nonce was already used"));
     }
@@ -138,12 +174,13 @@ pub(crate) async fn authenticate(
         }
     };
     let payload = jws.verify_with(&key)?.to_vec();
-    Ok(Signed {
+    let signed = Signed {
         header,
         payload,
         key,
         account,
-    })
+    };
+    Ok((signed, read))
 }
 
 /// The account id in a `kid`: its URL ends in `/acme/acct/{id}`.

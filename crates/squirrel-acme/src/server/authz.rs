@@ -2,13 +2,14 @@
 //! ready, the CA validates in the background, and the authorization
 //! becomes `valid` or `invalid` with its challenge (§7.1.6).
 
-use super::auth::{authenticate, check_owner, malformed, Signer};
+use super::auth::{authenticate_reading, check_owner, malformed};
 use super::order::problem_json;
 use super::reply::Reply;
 use super::resources::{self, authz_url, challenge_url};
 use super::{Acme, AcmeRequest};
 use crate::model::{AuthzRecord, AuthzStatus, ChallengeStatus, ChallengeType, Identifier};
 use crate::problem::{ErrorType, Problem};
+use crate::store::{Prefetch, Prefetched};
 use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -46,8 +47,12 @@ pub(crate) async fn authorization(
     id: &str,
 ) -> Result<Reply, Problem> {
     let url = authz_url(&req.base, id);
-    let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    let mut authz = current(acme, id)
+    let (signed, read) = authenticate_reading(acme, req, &url, Prefetch::Authz(id.into())).await?;
+    let found = match read.and_then(Prefetched::into_authz) {
+        Some(found) => found,
+        None => acme.store.authz(id).await?,
+    };
+    let mut authz = expire_if_due(acme, found)
         .await?
         .ok_or_else(|| not_found("authorization", id))?;
     check_owner(&signed, &authz.account_id, "authorization")?;
@@ -84,9 +89,13 @@ pub(crate) async fn challenge(
     id: &str,
 ) -> Result<Reply, Problem> {
     let url = challenge_url(&req.base, id);
-    let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    // The challenge and its authorization in one read.
-    let found = acme.store.authz_of_challenge(id).await?;
+    // The challenge and its authorization, read with the nonce's spend.
+    let (signed, read) =
+        authenticate_reading(acme, req, &url, Prefetch::AuthzOfChallenge(id.into())).await?;
+    let found = match read.and_then(Prefetched::into_authz) {
+        Some(found) => found,
+        None => acme.store.authz_of_challenge(id).await?,
+    };
     let mut authz = expire_if_due(acme, found)
         .await?
         .ok_or_else(|| not_found("challenge", id))?;

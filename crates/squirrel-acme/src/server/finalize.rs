@@ -3,7 +3,7 @@
 //! policy as `squirrel pki sign`, records it in the ledger with the
 //! account, and serves the chain as `application/pem-certificate-chain`.
 
-use super::auth::{authenticate, check_owner, Signer};
+use super::auth::{authenticate_reading, check_owner};
 use super::order::{find, problem_json, refresh};
 use super::reply::Reply;
 use super::resources::{self, certificate_url, finalize_url, order_url};
@@ -11,6 +11,7 @@ use super::{Acme, AcmeRequest};
 use crate::model::{CertificateRecord, IdentifierType, OrderRecord, OrderStatus};
 use crate::problem::{ErrorType, Problem};
 use crate::spki;
+use crate::store::{Prefetch, Prefetched};
 use serde_json::Value;
 use squirrel_pki::csr::{parse_csr, ParsedCsr};
 use squirrel_pki::key::KeyKind;
@@ -25,8 +26,8 @@ pub(crate) async fn finalize(
     id: &str,
 ) -> Result<Reply, Problem> {
     let url = finalize_url(&req.base, id);
-    let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    let order = find(acme, id).await?;
+    let (signed, read) = authenticate_reading(acme, req, &url, Prefetch::Order(id.into())).await?;
+    let order = find(acme, read, id).await?;
     check_owner(&signed, &order.account_id, "order")?;
     let mut order = refresh(acme, order).await?;
     if order.status != OrderStatus::Ready {
@@ -258,8 +259,13 @@ pub(crate) async fn certificate(
     serial: &str,
 ) -> Result<Reply, Problem> {
     let url = certificate_url(&req.base, serial);
-    let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    let record = acme.store.certificate(serial).await?.ok_or_else(|| {
+    let (signed, read) =
+        authenticate_reading(acme, req, &url, Prefetch::Certificate(serial.into())).await?;
+    let found = match read.and_then(Prefetched::into_certificate) {
+        Some(found) => found,
+        None => acme.store.certificate(serial).await?,
+    };
+    let record = found.ok_or_else(|| {
         Problem::new(ErrorType::Malformed, format!("no certificate {serial}")).with_status(404)
     })?;
     check_owner(

@@ -4,7 +4,7 @@
 //! (certificate issued); `invalid` when an authorization fails or the
 //! order expires (§7.1.6).
 
-use super::auth::{authenticate, check_owner, malformed, Signer};
+use super::auth::{authenticate, authenticate_reading, check_owner, malformed, Signer};
 use super::policy::Accepted;
 use super::reply::Reply;
 use super::resources::{self, endpoint, order_url};
@@ -14,6 +14,7 @@ use crate::model::{
     OrderRecord, OrderStatus,
 };
 use crate::problem::{ErrorType, Problem, Subproblem};
+use crate::store::{Prefetch, Prefetched};
 use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -165,8 +166,8 @@ fn new_authorization(account_id: &str, a: &Accepted, expires: OffsetDateTime) ->
 /// POST /acme/order/{id} (POST-as-GET).
 pub(crate) async fn order(acme: &Arc<Acme>, req: &AcmeRequest, id: &str) -> Result<Reply, Problem> {
     let url = order_url(&req.base, id);
-    let signed = authenticate(acme, req, &url, Signer::Account).await?;
-    let order = find(acme, id).await?;
+    let (signed, read) = authenticate_reading(acme, req, &url, Prefetch::Order(id.into())).await?;
+    let order = find(acme, read, id).await?;
     check_owner(&signed, &order.account_id, "order")?;
     let order = refresh(acme, order).await?;
     let reply = Reply::json(200, &resources::order(&req.base, &order));
@@ -176,9 +177,18 @@ pub(crate) async fn order(acme: &Arc<Acme>, req: &AcmeRequest, id: &str) -> Resu
     })
 }
 
-/// The order with this id, or 404.
-pub(crate) async fn find(acme: &Acme, id: &str) -> Result<OrderRecord, Problem> {
-    acme.store.order(id).await?.ok_or_else(|| {
+/// The order with this id, or 404: taken from `read` (what
+/// `authenticate_reading` read with the nonce's spend) when it is there.
+pub(crate) async fn find(
+    acme: &Acme,
+    read: Option<Prefetched>,
+    id: &str,
+) -> Result<OrderRecord, Problem> {
+    let found = match read.and_then(Prefetched::into_order) {
+        Some(found) => found,
+        None => acme.store.order(id).await?,
+    };
+    found.ok_or_else(|| {
         Problem::new(ErrorType::Malformed, format!("no order {id}")).with_status(404)
     })
 }

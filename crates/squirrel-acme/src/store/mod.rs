@@ -13,8 +13,11 @@
 
 pub mod backend;
 pub mod postgres;
+mod prefetch;
 pub mod sqlite;
 mod stamp;
+
+pub use prefetch::{Prefetch, Prefetched};
 
 use crate::model::{
     AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
@@ -68,6 +71,27 @@ pub trait Store: Send + Sync {
         expires: OffsetDateTime,
         account_id: Option<&str>,
     ) -> StoreResult<(bool, Option<AccountRecord>)>;
+    /// What a request on an existing resource does first:
+    /// [`spend_nonce_then_find_account`](Self::spend_nonce_then_find_account),
+    /// then, when the nonce was fresh, the record `read` names (`None` for a
+    /// nonce already spent). By default the spend, then the read; a backend
+    /// may do both in one step (SQLite: in the writer's transaction).
+    async fn spend_nonce_then_read(
+        &self,
+        nonce: &str,
+        expires: OffsetDateTime,
+        account_id: Option<&str>,
+        read: &Prefetch,
+    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)> {
+        let (fresh, account) = self
+            .spend_nonce_then_find_account(nonce, expires, account_id)
+            .await?;
+        let found = match fresh {
+            true => Some(read.read_from(self).await?),
+            false => None,
+        };
+        Ok((fresh, account, found))
+    }
 
     // Accounts (§7.3).
 

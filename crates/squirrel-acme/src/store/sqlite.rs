@@ -22,7 +22,7 @@
 //! the instants; revocation times are written exactly as
 //! [`squirrel_pki::ledger::Ledger::revoke`] writes them.
 
-use super::{Store, StoreError, StoreResult};
+use super::{Prefetch, Prefetched, Store, StoreError, StoreResult};
 use crate::model::{
     AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
     OrderRecord, OrderStatus,
@@ -32,7 +32,7 @@ use columns::*;
 use errors::{conflict, missing};
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
-use squirrel_pki::ledger::{insert_entry, Status, ENTRY_COLUMNS};
+use squirrel_pki::ledger::{insert_entry, Status};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -42,6 +42,7 @@ mod background;
 mod columns;
 mod errors;
 mod orders;
+mod reads;
 
 use background::{Checkpointer, Writer};
 
@@ -93,6 +94,52 @@ impl SqliteStore {
             nonces_put: AtomicU32::new(0),
             _checkpointer: checkpointer,
         })
+    }
+
+    /// Spends `nonce` and, when it was fresh, reads the account
+    /// `account_id` and the record `read`, all in one job of the writer:
+    /// the reads ride in its transaction, so the request has no read
+    /// transaction (and file locks) of its own. Every request signed with
+    /// `kid` reads its account, and most read one record more.
+    async fn spend_then_read(
+        &self,
+        nonce: &str,
+        expires: OffsetDateTime,
+        account_id: Option<&str>,
+        read: Option<Prefetch>,
+    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)> {
+        let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
+        let (nonce, expires) = (nonce.to_string(), stamp(expires));
+        let account_id = account_id.map(str::to_owned);
+        self.writer
+            .write(move |conn| {
+                if purge {
+                    conn.prepare_cached(
+                        "DELETE FROM nonces WHERE expires <= ?1
+                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)",
+                    )?
+                    .execute([stamp(OffsetDateTime::now_utc())])?;
+                }
+                let fresh = conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![nonce, expires])?
+                    == 1;
+                if !fresh {
+                    return Ok((false, None, None));
+                }
+                let account = match account_id.as_deref() {
+                    Some(id) => find_account(conn, id)?,
+                    None => None,
+                };
+                let found = match &read {
+                    Some(read) => Some(reads::prefetch(conn, read)?),
+                    None => None,
+                };
+                Ok((true, account, found))
+            })
+            .await
     }
 
     /// Runs `f` with the connection, between two of the writer's
@@ -156,33 +203,20 @@ impl Store for SqliteStore {
         expires: OffsetDateTime,
         account_id: Option<&str>,
     ) -> StoreResult<(bool, Option<AccountRecord>)> {
-        let purge = self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0;
-        let (nonce, expires) = (nonce.to_string(), stamp(expires));
-        let account_id = account_id.map(str::to_owned);
-        // Reading the account here, inside the writer's transaction, spares
-        // the request a read transaction of its own (and its file locks):
-        // every request signed with `kid` reads its account.
-        self.writer
-            .write(move |conn| {
-                if purge {
-                    conn.prepare_cached(
-                        "DELETE FROM nonces WHERE expires <= ?1
-                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)",
-                    )?
-                    .execute([stamp(OffsetDateTime::now_utc())])?;
-                }
-                let fresh = conn
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO nonces (nonce, expires) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![nonce, expires])?
-                    == 1;
-                let account = match account_id.as_deref() {
-                    Some(id) if fresh => find_account(conn, id)?,
-                    _ => None,
-                };
-                Ok((fresh, account))
-            })
+        let (fresh, account, _) = self
+            .spend_then_read(nonce, expires, account_id, None)
+            .await?;
+        Ok((fresh, account))
+    }
+
+    async fn spend_nonce_then_read(
+        &self,
+        nonce: &str,
+        expires: OffsetDateTime,
+        account_id: Option<&str>,
+        read: &Prefetch,
+    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)> {
+        self.spend_then_read(nonce, expires, account_id, Some(read.clone()))
             .await
     }
 
@@ -342,11 +376,7 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        self.one(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"),
-            [id],
-            order_row,
-        )
+        self.run(|conn| reads::order(conn, id))
     }
 
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
@@ -399,9 +429,7 @@ impl Store for SqliteStore {
     }
 
     async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
-        static BY_ID: LazyLock<String> =
-            LazyLock::new(|| with_challenges("SELECT * FROM authorizations WHERE id = ?1"));
-        self.run(|conn| authz_with_challenges(conn, &BY_ID, [id]))
+        self.run(|conn| reads::authz(conn, id))
     }
 
     async fn reusable_authz(
@@ -465,13 +493,7 @@ impl Store for SqliteStore {
     }
 
     async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>> {
-        static BY_CHALLENGE: LazyLock<String> = LazyLock::new(|| {
-            with_challenges(
-                "SELECT * FROM authorizations
-                 WHERE id = (SELECT authz_id FROM challenges WHERE id = ?1)",
-            )
-        });
-        self.run(|conn| authz_with_challenges(conn, &BY_CHALLENGE, [challenge_id]))
+        self.run(|conn| reads::authz_of_challenge(conn, challenge_id))
     }
 
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
@@ -535,14 +557,7 @@ impl Store for SqliteStore {
     }
 
     async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
-        self.one(
-            &format!(
-                "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
-                 WHERE {NORMAL_SERIAL_SQL} = ?1 ORDER BY rowid LIMIT 1"
-            ),
-            [normal_serial_key(serial)],
-            certificate_row,
-        )
+        self.run(|conn| reads::certificate(conn, serial))
     }
 
     async fn revoke_certificate(

@@ -21,7 +21,7 @@ use squirrel_acme::model::{
     AccountRecord, AccountStatus, AuthzRecord, AuthzStatus, CertificateRecord, ChallengeRecord,
     ChallengeStatus, ChallengeType, EabKey, Identifier, OrderRecord, OrderStatus,
 };
-use squirrel_acme::store::{Store, StoreError, StoreResult};
+use squirrel_acme::store::{Prefetch, Prefetched, Store, StoreError, StoreResult};
 use squirrel_pki::ledger::{LedgerEntry, Status};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -316,6 +316,43 @@ pub async fn orders_authorizations_and_challenges_round_trip<B: Backend>() {
     );
     assert_eq!(s.authz_of_challenge("nope").await.unwrap(), None);
 
+    // The same records, read with a nonce's spend.
+    let soon = OffsetDateTime::now_utc() + Duration::minutes(5);
+    let reads = [
+        (
+            Prefetch::Order("o1".into()),
+            Prefetched::Order(Some(o1.clone())),
+        ),
+        (Prefetch::Order("nope".into()), Prefetched::Order(None)),
+        (
+            Prefetch::Authz("az2".into()),
+            Prefetched::Authz(Some(a2.clone())),
+        ),
+        (
+            Prefetch::AuthzOfChallenge("az1-alpn".into()),
+            Prefetched::Authz(Some(a1.clone())),
+        ),
+        (
+            Prefetch::AuthzOfChallenge("nope".into()),
+            Prefetched::Authz(None),
+        ),
+    ];
+    for (i, (read, expected)) in reads.into_iter().enumerate() {
+        let nonce = format!("read-{i}");
+        let (fresh, account, found) = s
+            .spend_nonce_then_read(&nonce, soon, Some("alice"), &read)
+            .await
+            .unwrap();
+        assert!(fresh, "{read:?}");
+        assert_eq!(account.map(|a| a.id).as_deref(), Some("alice"));
+        assert_eq!(found, Some(expected), "{read:?}");
+        let again = s
+            .spend_nonce_then_read(&nonce, soon, None, &read)
+            .await
+            .unwrap();
+        assert_eq!(again, (false, None, None), "a spent nonce reads nothing");
+    }
+
     // A later order reuses az1 and brings a new one.
     let mut o2 = order("o2", "alice", &["az1", "az3"]);
     o2.created_at = t0() + Duration::seconds(1);
@@ -438,6 +475,17 @@ pub async fn certificates_are_ledger_rows_that_pki_list_and_crl_see<B: Backend>(
         );
     }
     assert_eq!(s.certificate("A1B2").await.unwrap(), None, "no prefixes");
+    let soon = OffsetDateTime::now_utc() + Duration::minutes(5);
+    let (_, _, found) = s
+        .spend_nonce_then_read(
+            "cert-read",
+            soon,
+            None,
+            &Prefetch::Certificate("0a:1b:2c".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found, Some(Prefetched::Certificate(Some(cert.clone()))));
 
     let listed = f.list().await;
     assert_eq!(listed, std::slice::from_ref(&cert.entry));
