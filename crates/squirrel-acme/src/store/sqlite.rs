@@ -39,12 +39,14 @@ use std::sync::{Arc, LazyLock, Mutex};
 use time::OffsetDateTime;
 
 mod background;
+mod checkpoint;
 mod columns;
 mod errors;
 mod orders;
 mod reads;
 
-use background::{Checkpointer, Writer};
+use background::Writer;
+use checkpoint::Checkpointer;
 
 /// Expired nonces are deleted once every this many spends, amortized over
 /// the requests that spent them: of the oldest 256 (the front of the

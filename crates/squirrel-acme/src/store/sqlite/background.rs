@@ -1,9 +1,7 @@
-//! The two threads of a [`SqliteStore`](super::SqliteStore) that keep disk
-//! work out of the requests' way.
+//! The writer of a [`SqliteStore`](super::SqliteStore), which keeps disk
+//! work out of the requests' way (with the checkpoint thread,
+//! [`super::checkpoint`]).
 //!
-//! - [`Checkpointer`]: copies the WAL into the database file (with an fsync
-//!   of each) every half second on its own connection, instead of inside
-//!   the commit of whichever request crossed SQLite's threshold.
 //! - [`Writer`]: every write of the store (a nonce spent by each request,
 //!   an order, an authorization, a certificate...) runs on this thread, and
 //!   the writes that arrive together share one transaction (group commit):
@@ -25,46 +23,13 @@
 use crate::store::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
 use squirrel_pki::ledger::migrations::BUSY_TIMEOUT;
-use squirrel_pki::ledger::open_connection;
-use std::path::Path;
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-/// How often the WAL is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
 /// At most this many writes in one transaction.
 const MAX_BATCH: usize = 256;
-
-/// The checkpoint thread; it checkpoints once more and ends when dropped.
-pub(super) struct Checkpointer {
-    _stop: Sender<()>,
-}
-
-impl Checkpointer {
-    pub(super) fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = open_connection(path).map_err(|e| StoreError::Database(e.to_string()))?;
-        let (stop, stopped) = channel::<()>();
-        std::thread::Builder::new()
-            .name("ledger-checkpoint".into())
-            .spawn(move || {
-                // PASSIVE: copies what no reader still needs and never waits
-                // for a writer; the next round does the rest.
-                let checkpoint =
-                    || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
-                    if let Err(e) = checkpoint() {
-                        tracing::warn!("ledger checkpoint: {e}");
-                    }
-                }
-                let _ = checkpoint();
-            })
-            .map_err(|e| StoreError::Database(format!("cannot start a thread: {e}")))?;
-        Ok(Checkpointer { _stop: stop })
-    }
-}
 
 /// The store's one connection, used by its reads and by the [`Writer`].
 pub(super) type Shared = Arc<Mutex<Connection>>;
