@@ -173,6 +173,14 @@ pub struct OrderRecord {
     pub created_at: OffsetDateTime,
 }
 
+impl OrderRecord {
+    /// Pending or ready: its state still follows its authorizations'
+    /// (all valid makes it ready, one failed makes it invalid, §7.1.6).
+    pub fn follows_its_authorizations(&self) -> bool {
+        matches!(self.status, OrderStatus::Pending | OrderStatus::Ready)
+    }
+}
+
 /// An authorization (RFC 8555 §7.1.4), with its challenges.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthzRecord {

@@ -21,7 +21,7 @@ pub(crate) async fn current(acme: &Acme, id: &str) -> Result<Option<AuthzRecord>
 }
 
 /// `found`, marked (and saved) expired if it is still live past its time.
-async fn expire_if_due(
+pub(crate) async fn expire_if_due(
     acme: &Acme,
     found: Option<AuthzRecord>,
 ) -> Result<Option<AuthzRecord>, Problem> {

@@ -27,9 +27,9 @@ pub(crate) async fn finalize(
 ) -> Result<Reply, Problem> {
     let url = finalize_url(&req.base, id);
     let (signed, read) = authenticate_reading(acme, req, &url, Prefetch::Order(id.into())).await?;
-    let order = find(acme, read, id).await?;
+    let (order, authzs) = find(acme, read, id).await?;
     check_owner(&signed, &order.account_id, "order")?;
-    let mut order = refresh(acme, order).await?;
+    let mut order = refresh(acme, order, authzs).await?;
     if order.status != OrderStatus::Ready {
         let why = match order.status {
             OrderStatus::Pending => {

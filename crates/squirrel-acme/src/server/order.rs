@@ -104,7 +104,7 @@ pub(crate) async fn new_order(acme: &Arc<Acme>, req: &AcmeRequest) -> Result<Rep
     acme.store.create_order(&order, &new_authzs).await?;
     // Reused authorizations may make it ready at once; the new ones are
     // pending, as just written.
-    let order = refresh_knowing(acme, order, &new_authzs).await?;
+    let order = refresh(acme, order, new_authzs).await?;
     Ok(Reply::json(201, &resources::order(&req.base, &order))
         .location(order_url(&req.base, &order.id)))
 }
@@ -167,9 +167,9 @@ fn new_authorization(account_id: &str, a: &Accepted, expires: OffsetDateTime) ->
 pub(crate) async fn order(acme: &Arc<Acme>, req: &AcmeRequest, id: &str) -> Result<Reply, Problem> {
     let url = order_url(&req.base, id);
     let (signed, read) = authenticate_reading(acme, req, &url, Prefetch::Order(id.into())).await?;
-    let order = find(acme, read, id).await?;
+    let (order, authzs) = find(acme, read, id).await?;
     check_owner(&signed, &order.account_id, "order")?;
-    let order = refresh(acme, order).await?;
+    let order = refresh(acme, order, authzs).await?;
     let reply = Reply::json(200, &resources::order(&req.base, &order));
     Ok(match order.status {
         OrderStatus::Processing => reply.retry_after(1),
@@ -177,38 +177,36 @@ pub(crate) async fn order(acme: &Arc<Acme>, req: &AcmeRequest, id: &str) -> Resu
     })
 }
 
-/// The order with this id, or 404: taken from `read` (what
-/// `authenticate_reading` read with the nonce's spend) when it is there.
+/// The order with this id, or 404, and those of its authorizations that
+/// were read along: taken from `read` (what `authenticate_reading` read
+/// with the nonce's spend) when it is there.
 pub(crate) async fn find(
     acme: &Acme,
     read: Option<Prefetched>,
     id: &str,
-) -> Result<OrderRecord, Problem> {
-    let found = match read.and_then(Prefetched::into_order) {
-        Some(found) => found,
-        None => acme.store.order(id).await?,
+) -> Result<(OrderRecord, Vec<AuthzRecord>), Problem> {
+    let (found, authzs) = match read.and_then(Prefetched::into_order) {
+        Some(read) => read,
+        None => (acme.store.order(id).await?, Vec::new()),
     };
-    found.ok_or_else(|| {
+    let order = found.ok_or_else(|| {
         Problem::new(ErrorType::Malformed, format!("no order {id}")).with_status(404)
-    })
+    })?;
+    Ok((order, authzs))
 }
 
 /// Brings a stored order up to date with its authorizations and the clock
-/// (§7.1.6), and saves it when it became invalid.
-pub(crate) async fn refresh(acme: &Acme, order: OrderRecord) -> Result<OrderRecord, Problem> {
-    refresh_knowing(acme, order, &[]).await
-}
-
-/// [`refresh`], with `known` authorizations of the order taken as they are
-/// instead of read again (the ones the request itself just wrote).
-async fn refresh_knowing(
+/// (§7.1.6), and saves it when it became invalid. Those of its
+/// authorizations in `known` (the ones the request just wrote, or read with
+/// its nonce's spend) are taken from there instead of read again.
+pub(crate) async fn refresh(
     acme: &Acme,
     mut order: OrderRecord,
-    known: &[AuthzRecord],
+    mut known: Vec<AuthzRecord>,
 ) -> Result<OrderRecord, Problem> {
     let now = OffsetDateTime::now_utc();
     let before = order.status;
-    if matches!(order.status, OrderStatus::Pending | OrderStatus::Ready) {
+    if order.follows_its_authorizations() {
         if order.expires <= now {
             order.status = OrderStatus::Invalid;
             order.error = Some(problem_json(&Problem::new(
@@ -218,19 +216,14 @@ async fn refresh_knowing(
         } else {
             let mut all_valid = true;
             for id in &order.authz_ids {
-                let read;
-                let authz = match known.iter().find(|authz| &authz.id == id) {
-                    Some(authz) => authz,
-                    None => match super::authz::current(acme, id).await? {
-                        Some(authz) => {
-                            read = authz;
-                            &read
-                        }
-                        None => {
-                            all_valid = false;
-                            continue;
-                        }
-                    },
+                let taken = known.iter().position(|a| &a.id == id);
+                let found = match taken.map(|i| known.swap_remove(i)) {
+                    Some(authz) => super::authz::expire_if_due(acme, Some(authz)).await?,
+                    None => super::authz::current(acme, id).await?,
+                };
+                let Some(authz) = found else {
+                    all_valid = false;
+                    continue;
                 };
                 match authz.status {
                     AuthzStatus::Valid => {}

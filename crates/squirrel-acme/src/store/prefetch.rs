@@ -1,4 +1,5 @@
-//! The record a request reads right after spending its nonce: the order,
+//! The record a request reads right after spending its nonce: the order
+//! (with its authorizations while its state follows theirs),
 //! authorization (by its id or one of its challenges') or certificate that
 //! its URL names. Named up front, it can be read in the same step as the
 //! spend ([`Store::spend_nonce_then_read`]): the SQLite store reads it
@@ -12,7 +13,10 @@ use crate::model::{AuthzRecord, CertificateRecord, OrderRecord};
 /// What to read, by the id in the request's URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prefetch {
-    /// As [`Store::order`].
+    /// As [`Store::order`], and when the order
+    /// [follows its authorizations](OrderRecord::follows_its_authorizations),
+    /// as [`Store::authz`] for each of them: the order's state is derived
+    /// from theirs at every read.
     Order(String),
     /// As [`Store::authz`].
     Authz(String),
@@ -25,16 +29,19 @@ pub enum Prefetch {
 /// What a [`Prefetch`] found, as the matching read method returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prefetched {
-    Order(Option<OrderRecord>),
+    /// The order, and those of its authorizations that exist (in the
+    /// order's order) when it follows them; none otherwise.
+    Order(Option<OrderRecord>, Vec<AuthzRecord>),
     Authz(Option<AuthzRecord>),
     Certificate(Option<CertificateRecord>),
 }
 
 impl Prefetched {
-    /// The order, when this is what a [`Prefetch::Order`] found.
-    pub fn into_order(self) -> Option<Option<OrderRecord>> {
+    /// The order and its authorizations, when this is what a
+    /// [`Prefetch::Order`] found.
+    pub fn into_order(self) -> Option<(Option<OrderRecord>, Vec<AuthzRecord>)> {
         match self {
-            Prefetched::Order(found) => Some(found),
+            Prefetched::Order(found, authzs) => Some((found, authzs)),
             _ => None,
         }
     }
@@ -62,7 +69,14 @@ impl Prefetch {
     /// backend without a better one.
     pub async fn read_from<S: Store + ?Sized>(&self, store: &S) -> StoreResult<Prefetched> {
         Ok(match self {
-            Prefetch::Order(id) => Prefetched::Order(store.order(id).await?),
+            Prefetch::Order(id) => {
+                let found = store.order(id).await?;
+                let mut authzs = Vec::new();
+                for id in authz_ids_to_read(found.as_ref()) {
+                    authzs.extend(store.authz(id).await?);
+                }
+                Prefetched::Order(found, authzs)
+            }
             Prefetch::Authz(id) => Prefetched::Authz(store.authz(id).await?),
             Prefetch::AuthzOfChallenge(id) => {
                 Prefetched::Authz(store.authz_of_challenge(id).await?)
@@ -71,5 +85,14 @@ impl Prefetch {
                 Prefetched::Certificate(store.certificate(serial).await?)
             }
         })
+    }
+}
+
+/// The authorizations a [`Prefetch::Order`] reads after `found`: all of
+/// its own while it follows them, none otherwise.
+pub(crate) fn authz_ids_to_read(found: Option<&OrderRecord>) -> &[String] {
+    match found {
+        Some(order) if order.follows_its_authorizations() => &order.authz_ids,
+        _ => &[],
     }
 }

@@ -321,9 +321,12 @@ pub async fn orders_authorizations_and_challenges_round_trip<B: Backend>() {
     let reads = [
         (
             Prefetch::Order("o1".into()),
-            Prefetched::Order(Some(o1.clone())),
+            Prefetched::Order(Some(o1.clone()), vec![a1.clone(), a2.clone()]),
         ),
-        (Prefetch::Order("nope".into()), Prefetched::Order(None)),
+        (
+            Prefetch::Order("nope".into()),
+            Prefetched::Order(None, vec![]),
+        ),
         (
             Prefetch::Authz("az2".into()),
             Prefetched::Authz(Some(a2.clone())),
@@ -439,6 +442,12 @@ pub async fn orders_authorizations_and_challenges_round_trip<B: Backend>() {
     s.update_order(&o1).await.unwrap();
     assert_eq!(s.order("o1").await.unwrap(), Some(o1.clone()));
     assert_eq!(s.processing_orders().await.unwrap(), [o1.clone()]);
+    // Its state no longer follows its authorizations: they are not read.
+    let (_, _, found) = s
+        .spend_nonce_then_read("read-processing", soon, None, &Prefetch::Order("o1".into()))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(Prefetched::Order(Some(o1.clone()), vec![])));
     o1.status = OrderStatus::Invalid;
     o1.error = Some(json!({"type": "urn:ietf:params:acme:error:badCSR"}));
     s.update_order(&o1).await.unwrap();

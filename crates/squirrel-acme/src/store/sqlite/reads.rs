@@ -7,6 +7,7 @@
 use super::columns::ORDER_COLS;
 use super::columns::{authz_with_challenges, certificate_row, order_row, with_challenges};
 use crate::model::{AuthzRecord, CertificateRecord, OrderRecord};
+use crate::store::prefetch::authz_ids_to_read;
 use crate::store::{Prefetch, Prefetched, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
@@ -60,7 +61,14 @@ pub(super) fn certificate(
 /// What `read` names, as the read methods would return it.
 pub(super) fn prefetch(conn: &Connection, read: &Prefetch) -> StoreResult<Prefetched> {
     Ok(match read {
-        Prefetch::Order(id) => Prefetched::Order(order(conn, id)?),
+        Prefetch::Order(id) => {
+            let found = order(conn, id)?;
+            let mut authzs = Vec::new();
+            for id in authz_ids_to_read(found.as_ref()) {
+                authzs.extend(authz(conn, id)?);
+            }
+            Prefetched::Order(found, authzs)
+        }
         Prefetch::Authz(id) => Prefetched::Authz(authz(conn, id)?),
         Prefetch::AuthzOfChallenge(id) => Prefetched::Authz(authz_of_challenge(conn, id)?),
         Prefetch::Certificate(serial) => Prefetched::Certificate(certificate(conn, serial)?),
