@@ -77,10 +77,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(e.to_string()))?;
         // Every statement below is prepared once per connection.
         conn.set_prepared_statement_cache_capacity(64);
-        // Checkpoints (copying the WAL into the database, with an fsync of
-        // each) run on a thread of their own, not in the commit of whichever
-        // request crossed the threshold: a request never waits for the disk.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
+        checkpoint::leave_checkpoints_to_the_thread(&conn)
             .map_err(|e| StoreError::Database(e.to_string()))?;
         // Savepoints (the writer's, when a batch is run again after a
         // failed write) copy the pages they change into a sub-journal,

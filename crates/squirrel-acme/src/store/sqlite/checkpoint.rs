@@ -14,7 +14,9 @@
 //! too: that one holds writers off while it copies the few frames left and
 //! until the readers have left the WAL (at most [`RESTART_WAIT`]), and the
 //! next commit then writes the WAL from its beginning again, over pages
-//! the file already has.
+//! the file already has. That commit also cuts the file down to
+//! [`WAL_FILE_LIMIT`]: a WAL that grew long during a burst (or while a
+//! reader held the checkpoint off) does not keep its size on disk.
 
 use crate::store::StoreError;
 use rusqlite::Connection;
@@ -34,6 +36,18 @@ const RESTART_AFTER_FRAMES: i64 = 2048;
 /// to leave the WAL before it gives up until the next round (writers wait
 /// meanwhile, so not the 5 s of the ledger's busy timeout).
 const RESTART_WAIT: Duration = Duration::from_millis(100);
+
+/// The size the WAL file is cut down to when the writer starts it over
+/// (SQLite's `journal_size_limit`): twice what a RESTART lets it reach.
+const WAL_FILE_LIMIT: i64 = 16 << 20;
+
+/// Sets up the writing connection for this thread: no checkpoint in the
+/// commit of whichever request crossed SQLite's threshold (a request then
+/// never waits for the disk), and the WAL file cut down when it starts over.
+pub(super) fn leave_checkpoints_to_the_thread(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_FILE_LIMIT)
+}
 
 /// The checkpoint thread; it checkpoints once more and ends when dropped.
 pub(super) struct Checkpointer {
@@ -110,9 +124,7 @@ mod tests {
             std::thread::sleep(Duration::from_micros(500));
         }
         let frame = 4096 + 24;
-        let wal = std::fs::metadata(dir.path().join("ledger.sqlite3-wal"))
-            .unwrap()
-            .len();
+        let wal = wal_size(&path);
         assert!(
             commits >= 1500,
             "only {commits} commits: the test proves nothing"
@@ -122,5 +134,50 @@ mod tests {
             "the WAL is {wal} bytes ({} frames) after {commits} commits",
             wal / frame
         );
+    }
+
+    fn wal_size(path: &Path) -> u64 {
+        std::fs::metadata(path.with_extension("sqlite3-wal"))
+            .unwrap()
+            .len()
+    }
+
+    /// A WAL grown far past the limit in one burst is cut down to it by
+    /// the first commit after a RESTART checkpoint; without the limit it
+    /// keeps its size.
+    #[test]
+    fn a_wal_grown_in_a_burst_is_cut_down_when_it_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let writer = open_connection(&path).unwrap();
+        leave_checkpoints_to_the_thread(&writer).unwrap();
+        writer
+            .execute_batch("CREATE TABLE filler (data BLOB)")
+            .unwrap();
+        let burst = 3 * WAL_FILE_LIMIT / 4096;
+        writer
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                 INSERT INTO filler (data) SELECT zeroblob(3000) FROM n",
+                [burst],
+            )
+            .unwrap();
+        let grown = wal_size(&path);
+        assert!(grown > 2 * WAL_FILE_LIMIT as u64, "{grown} bytes");
+
+        let checkpointer = open_connection(&path).unwrap();
+        checkpoint(&checkpointer, 0).unwrap();
+        writer
+            .execute("INSERT INTO filler (data) VALUES (x'07')", [])
+            .unwrap();
+        let after = wal_size(&path);
+        assert!(
+            after <= WAL_FILE_LIMIT as u64,
+            "the WAL is still {after} bytes (it grew to {grown})"
+        );
+        let rows: i64 = checkpointer
+            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, burst + 1);
     }
 }
