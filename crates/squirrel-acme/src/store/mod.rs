@@ -12,6 +12,7 @@
 //! its authorizations; a certificate and its order) is one call.
 
 pub mod backend;
+mod joined;
 pub mod postgres;
 mod prefetch;
 pub mod sqlite;

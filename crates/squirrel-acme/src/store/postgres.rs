@@ -20,8 +20,9 @@
 //! password in the URL is never printed ([`redact`]).
 
 use super::backend::detail;
+use super::joined::authz_with_challenges_sql;
 use super::stamp::{revocation_stamp, stamp};
-use super::{Store, StoreError, StoreResult};
+use super::{Prefetch, Prefetched, Store, StoreError, StoreResult};
 use crate::model::{
     AccountRecord, AuthzRecord, CertificateRecord, ChallengeRecord, EabKey, Identifier,
     OrderRecord, OrderStatus,
@@ -30,8 +31,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rows::*;
 use squirrel_pki::ledger::migrations::{normal_serial_key, NORMAL_SERIAL_SQL};
-use squirrel_pki::ledger::{LedgerEntry, Status, ENTRY_COLUMNS};
+use squirrel_pki::ledger::{LedgerEntry, Status};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::LazyLock;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
@@ -42,13 +44,14 @@ pub mod import;
 pub mod ledger;
 mod migrate;
 mod orders;
+mod reads;
 mod rows;
 pub mod tls;
 pub mod url;
 
 use errors::{conflict, missing};
 pub(crate) use errors::{db_error, describe};
-use orders::{insert_entry, insert_order, load_authz, save_order, snapshot};
+use orders::{authz_with_challenges, insert_entry, insert_order, save_order};
 
 pub use url::redact;
 
@@ -148,6 +151,19 @@ impl PostgresStore {
         })
     }
 
+    /// A pooled connection for a nonce's spend; at every
+    /// [`PURGE_EVERY`]th, the oldest expired nonces are deleted first.
+    async fn client_purging_nonces(&self) -> StoreResult<deadpool_postgres::Object> {
+        let client = self.client().await?;
+        if self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
+            let now = stamp(OffsetDateTime::now_utc());
+            let purge = "DELETE FROM nonces WHERE expires <= $1
+                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)";
+            exec(&client, purge, &[&now]).await.map_err(db_error)?;
+        }
+        Ok(client)
+    }
+
     /// The row `sql` selects, read by `read`, if there is one.
     async fn one<T>(
         &self,
@@ -185,15 +201,6 @@ async fn exec(
     client.execute(&stmt, params).await
 }
 
-/// The account with this id: the read of `Store::account`, also run on
-/// the connection that has just spent a nonce.
-async fn find_account(client: &impl GenericClient, id: &str) -> StoreResult<Option<AccountRecord>> {
-    let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
-    let stmt = client.prepare_cached(&sql).await.map_err(db_error)?;
-    let row = client.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
-    row.as_ref().map(account).transpose()
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn nonce_key(&self) -> StoreResult<Vec<u8>> {
@@ -218,32 +225,29 @@ impl Store for PostgresStore {
         col(&row, 0)
     }
 
-    /// Both on one pooled connection: one wait for the pool, not two.
+    /// Pipelined on one pooled connection ([`reads::spend_then_read`]).
     async fn spend_nonce_then_find_account(
         &self,
         nonce: &str,
         expires: OffsetDateTime,
         account_id: Option<&str>,
     ) -> StoreResult<(bool, Option<AccountRecord>)> {
-        let client = self.client().await?;
-        if self.nonces_put.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
-            let now = stamp(OffsetDateTime::now_utc());
-            let purge = "DELETE FROM nonces WHERE expires <= $1
-                           AND nonce IN (SELECT nonce FROM nonces ORDER BY nonce LIMIT 256)";
-            exec(&client, purge, &[&now]).await.map_err(db_error)?;
-        }
-        let fresh = exec(
-            &client,
-            "INSERT INTO nonces (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
-            &[&nonce, &stamp(expires)],
-        )
-        .await
-        .map_err(db_error)?
-            == 1;
-        match account_id {
-            Some(id) if fresh => Ok((fresh, find_account(&client, id).await?)),
-            _ => Ok((fresh, None)),
-        }
+        let client = self.client_purging_nonces().await?;
+        let (fresh, account, _) =
+            reads::spend_then_read(&client, nonce, expires, account_id, None).await?;
+        Ok((fresh, account))
+    }
+
+    /// Pipelined on one pooled connection ([`reads::spend_then_read`]).
+    async fn spend_nonce_then_read(
+        &self,
+        nonce: &str,
+        expires: OffsetDateTime,
+        account_id: Option<&str>,
+        read: &Prefetch,
+    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)> {
+        let client = self.client_purging_nonces().await?;
+        reads::spend_then_read(&client, nonce, expires, account_id, Some(read)).await
     }
 
     async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
@@ -294,7 +298,7 @@ impl Store for PostgresStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
-        find_account(&self.client().await?, id).await
+        reads::account(&self.client().await?, id).await
     }
 
     async fn account_by_thumbprint(&self, thumbprint: &str) -> StoreResult<Option<AccountRecord>> {
@@ -390,8 +394,7 @@ impl Store for PostgresStore {
     }
 
     async fn order(&self, id: &str) -> StoreResult<Option<OrderRecord>> {
-        let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
-        self.one(&sql, &[&id], order).await
+        reads::order(&self.client().await?, id).await
     }
 
     async fn update_order(&self, order: &OrderRecord) -> StoreResult<()> {
@@ -440,20 +443,11 @@ impl Store for PostgresStore {
     }
 
     async fn authz(&self, id: &str) -> StoreResult<Option<AuthzRecord>> {
-        // One repeatable-read transaction: the authorization and its
-        // challenges from the same snapshot.
-        let mut client = self.client().await?;
-        let tx = snapshot(&mut client).await?;
-        let stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {AUTHZ_COLS} FROM authorizations WHERE id = $1"
-            ))
-            .await
-            .map_err(db_error)?;
-        let row = tx.query_opt(&stmt, &[&id]).await.map_err(db_error)?;
-        let found = load_authz(&tx, row.as_ref().map(authz).transpose()?).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(found)
+        reads::authz(&self.client().await?, id).await
+    }
+
+    async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>> {
+        reads::authz_of_challenge(&self.client().await?, challenge_id).await
     }
 
     async fn reusable_authz(
@@ -463,34 +457,24 @@ impl Store for PostgresStore {
         wildcard: bool,
         now: OffsetDateTime,
     ) -> StoreResult<Option<AuthzRecord>> {
-        let mut client = self.client().await?;
-        let tx = snapshot(&mut client).await?;
         // The one that stays valid longest.
-        let stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {AUTHZ_COLS} FROM authorizations
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            authz_with_challenges_sql(
+                "SELECT * FROM authorizations
                  WHERE account_id = $1 AND identifier_type = $2 AND identifier = $3
                    AND wildcard = $4 AND status = 'valid' AND expires > $5
-                 ORDER BY expires DESC LIMIT 1"
-            ))
-            .await
-            .map_err(db_error)?;
-        let row = tx
-            .query_opt(
-                &stmt,
-                &[
-                    &account_id,
-                    &identifier.kind.name(),
-                    &identifier.value,
-                    &wildcard,
-                    &stamp(now),
-                ],
+                 ORDER BY expires DESC LIMIT 1",
+                "seq",
             )
-            .await
-            .map_err(db_error)?;
-        let found = load_authz(&tx, row.as_ref().map(authz).transpose()?).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(found)
+        });
+        let params: Params = &[
+            &account_id,
+            &identifier.kind.name(),
+            &identifier.value,
+            &wildcard,
+            &stamp(now),
+        ];
+        authz_with_challenges(&self.client().await?, &SQL, params).await
     }
 
     async fn update_authz(&self, a: &AuthzRecord) -> StoreResult<()> {
@@ -573,12 +557,7 @@ impl Store for PostgresStore {
     }
 
     async fn certificate(&self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS}, order_id FROM certificates
-             WHERE {NORMAL_SERIAL_SQL} = $1 ORDER BY seq LIMIT 1"
-        );
-        self.one(&sql, &[&normal_serial_key(serial)], rows::certificate)
-            .await
+        reads::certificate(&self.client().await?, serial).await
     }
 
     async fn revoke_certificate(

@@ -4,31 +4,37 @@
 //! challenges, a ledger row.
 
 use super::errors::{conflict, db_error};
-use super::exec;
 use super::rows::*;
+use super::{exec, Params};
 use crate::model::{AuthzRecord, OrderRecord, OrderStatus};
+use crate::store::joined::challenges_at;
 use crate::store::stamp::stamp;
 use crate::store::StoreResult;
 use deadpool_postgres::GenericClient;
 use squirrel_pki::ledger::{LedgerEntry, Status};
 
-/// Fills in an authorization's challenges, in the order they were stored.
-pub(super) async fn load_authz(
+/// The authorization, with its challenges, that `sql` (made by
+/// [`crate::store::joined::authz_with_challenges_sql`]) selects with
+/// `params`: one statement, one round trip, one snapshot.
+pub(super) async fn authz_with_challenges(
     client: &impl GenericClient,
-    authz: Option<AuthzRecord>,
+    sql: &str,
+    params: Params<'_>,
 ) -> StoreResult<Option<AuthzRecord>> {
-    let Some(mut authz) = authz else {
+    let stmt = client.prepare_cached(sql).await.map_err(db_error)?;
+    let rows = client.query(&stmt, params).await.map_err(db_error)?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {CHALLENGE_COLS} FROM challenges WHERE authz_id = $1 ORDER BY seq"
-        ))
-        .await
-        .map_err(db_error)?;
-    let rows = client.query(&stmt, &[&authz.id]).await.map_err(db_error)?;
-    authz.challenges = rows.iter().map(challenge).collect::<StoreResult<_>>()?;
-    Ok(Some(authz))
+    let mut found = authz(first)?;
+    let at = challenges_at();
+    for row in &rows {
+        // No challenge: the LEFT JOIN's one row has NULL for them.
+        if col::<Option<String>>(row, at)?.is_some() {
+            found.challenges.push(challenge_at(row, at)?);
+        }
+    }
+    Ok(Some(found))
 }
 
 /// Writes every field of `order` but its id, account and identifiers,
@@ -190,17 +196,4 @@ pub(super) async fn insert_order(
         }
     }
     Ok(())
-}
-
-/// A read-only transaction that sees one snapshot for all its statements.
-pub(super) async fn snapshot(
-    client: &mut deadpool_postgres::Object,
-) -> StoreResult<deadpool_postgres::Transaction<'_>> {
-    client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db_error)
 }

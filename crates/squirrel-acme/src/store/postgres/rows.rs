@@ -122,8 +122,7 @@ pub(super) fn order(row: &Row) -> StoreResult<OrderRecord> {
     })
 }
 
-pub(super) const AUTHZ_COLS: &str =
-    "id, account_id, identifier_type, identifier, wildcard, status, expires";
+pub(super) use crate::store::joined::{AUTHZ_COLS, CHALLENGE_COLS};
 
 /// An authorization without its challenges.
 pub(super) fn authz(row: &Row) -> StoreResult<AuthzRecord> {
@@ -141,17 +140,20 @@ pub(super) fn authz(row: &Row) -> StoreResult<AuthzRecord> {
     })
 }
 
-pub(super) const CHALLENGE_COLS: &str = "id, authz_id, type, token, status, validated, error";
-
 pub(super) fn challenge(row: &Row) -> StoreResult<ChallengeRecord> {
+    challenge_at(row, 0)
+}
+
+/// A challenge from the [`CHALLENGE_COLS`] that start at column `at`.
+pub(super) fn challenge_at(row: &Row, at: usize) -> StoreResult<ChallengeRecord> {
     Ok(ChallengeRecord {
-        id: col(row, 0)?,
-        authz_id: col(row, 1)?,
-        kind: enum_col(row, 2, ChallengeType::from_name)?,
-        token: col(row, 3)?,
-        status: enum_col(row, 4, ChallengeStatus::from_name)?,
-        validated: opt_time_col(row, 5)?,
-        error: opt_json_col(row, 6)?,
+        id: col(row, at)?,
+        authz_id: col(row, at + 1)?,
+        kind: enum_col(row, at + 2, ChallengeType::from_name)?,
+        token: col(row, at + 3)?,
+        status: enum_col(row, at + 4, ChallengeStatus::from_name)?,
+        validated: opt_time_col(row, at + 5)?,
+        error: opt_json_col(row, at + 6)?,
     })
 }
 

@@ -135,8 +135,7 @@ pub(super) fn order_row(row: &Row) -> rusqlite::Result<OrderRecord> {
     })
 }
 
-pub(super) const AUTHZ_COLS: &str =
-    "id, account_id, identifier_type, identifier, wildcard, status, expires";
+pub(super) use crate::store::joined::{AUTHZ_COLS, CHALLENGE_COLS};
 
 /// An authorization without its challenges (see [`authz_with_challenges`]).
 pub(super) fn authz_row(row: &Row) -> rusqlite::Result<AuthzRecord> {
@@ -153,8 +152,6 @@ pub(super) fn authz_row(row: &Row) -> rusqlite::Result<AuthzRecord> {
         challenges: Vec::new(),
     })
 }
-
-pub(super) const CHALLENGE_COLS: &str = "id, authz_id, type, token, status, validated, error";
 
 pub(super) fn challenge_row(row: &Row) -> rusqlite::Result<ChallengeRecord> {
     challenge_row_at(row, 0)
@@ -184,24 +181,11 @@ pub(super) fn certificate_row(row: &Row) -> rusqlite::Result<CertificateRecord> 
     })
 }
 
-/// The query for the first authorization that `authorizations` (a SELECT
-/// of whole rows of `authorizations`) finds, with its challenges in the
-/// order they were stored: one statement, hence one snapshot, without a
-/// transaction to begin and end. Read with [`authz_with_challenges`].
+/// [`crate::store::joined::authz_with_challenges_sql`], with the
+/// challenges in the order SQLite stored them. Read with
+/// [`authz_with_challenges`].
 pub(super) fn with_challenges(authorizations: &str) -> String {
-    let columns = |alias: &str, columns: &str| {
-        columns
-            .split(", ")
-            .map(|column| format!("{alias}.{column}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "SELECT {}, {} FROM ({authorizations}) a
-         LEFT JOIN challenges c ON c.authz_id = a.id ORDER BY c.rowid",
-        columns("a", AUTHZ_COLS),
-        columns("c", CHALLENGE_COLS)
-    )
+    crate::store::joined::authz_with_challenges_sql(authorizations, "rowid")
 }
 
 /// The authorization and challenges that `sql` (made by
@@ -211,7 +195,7 @@ pub(super) fn authz_with_challenges(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Option<AuthzRecord>> {
-    let challenges_at = AUTHZ_COLS.split(", ").count();
+    let challenges_at = crate::store::joined::challenges_at();
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut authz: Option<AuthzRecord> = None;
