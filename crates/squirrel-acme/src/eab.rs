@@ -147,15 +147,37 @@ impl ExternalBinding {
 
 /// A new key for `name` (who the leader gives it to): a random key id and
 /// a 256-bit HMAC key, as `squirrel pki ca eab add` hands them out.
+///
+/// Neither begins with `-`: the member types them after `--eab-kid` and
+/// `--eab-hmac-key` (certbot), `--kid` and `--hmac` (lego), whose parsers
+/// take a value that begins with `-` for another flag. One draw in 64 is
+/// drawn again, which costs each a fraction of a bit of its 128 and 256.
 pub fn new_key(name: &str) -> crate::model::EabKey {
-    let mut hmac_key = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut hmac_key).expect("the system random generator failed");
+    let kid = drawn_until(crate::nonce::token, |kid| !kid.starts_with('-'));
+    let hmac_key = drawn_until(
+        || {
+            let mut key = vec![0u8; 32];
+            aws_lc_rs::rand::fill(&mut key).expect("the system random generator failed");
+            key
+        },
+        |key| !encode_hmac_key(key).starts_with('-'),
+    );
     crate::model::EabKey {
-        kid: crate::nonce::token(),
+        kid,
         name: name.to_string(),
         hmac_key,
         created_at: time::OffsetDateTime::now_utc(),
         account_id: None,
+    }
+}
+
+/// The first value of `draw` that is `fit`.
+fn drawn_until<T>(draw: impl Fn() -> T, fit: impl Fn(&T) -> bool) -> T {
+    loop {
+        let value = draw();
+        if fit(&value) {
+            return value;
+        }
     }
 }
 
@@ -172,6 +194,21 @@ mod tests {
     use crate::Algorithm;
 
     const URL: &str = "https://ca.test/acme/new-account";
+
+    /// One random key id or HMAC key in 64 would begin with `-` (and be
+    /// taken for a flag by certbot, lego or `squirrel serve`): in 2000
+    /// keys, 4000 chances, one such would be all but certain.
+    #[test]
+    fn new_keys_never_begin_with_a_hyphen() {
+        for _ in 0..2000 {
+            let key = new_key("alice");
+            assert!(!key.kid.starts_with('-'), "{}", key.kid);
+            assert_eq!(key.kid.len(), 22);
+            let hmac = encode_hmac_key(&key.hmac_key);
+            assert!(!hmac.starts_with('-'), "{hmac}");
+            assert_eq!(key.hmac_key.len(), 32);
+        }
+    }
 
     #[test]
     fn a_binding_verifies_for_its_key_url_and_account_only() {

@@ -81,7 +81,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "EMAIL")]
     pub acme_email: Option<String>,
     /// External account binding: the key id (`squirrel pki ca eab add` prints it).
-    #[arg(long, value_name = "ID", requires = "acme_eab_hmac_env")]
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "acme_eab_hmac_env",
+        allow_hyphen_values = true
+    )]
     pub acme_eab_kid: Option<String>,
     /// External account binding: environment variable VAR holds the HMAC key (base64url).
     #[arg(long, value_name = "VAR", requires = "acme_eab_kid")]

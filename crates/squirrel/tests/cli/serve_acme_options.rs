@@ -150,6 +150,27 @@ fn serve_acme_refuses_bad_flags_with_the_fix() {
         2,
     );
     assert!(out.contains("cannot be used with"), "{out}");
+    // A key id may begin with '-' (another CA's): taken as the value.
+    let out = s.fails(
+        &[
+            "serve",
+            "--acme",
+            &ca.directory,
+            "--acme-ca",
+            bundle,
+            "--domain",
+            "localhost",
+            "--acme-eab-kid",
+            "-23aUwhJLFzlTqTWKXTTyw",
+            "--acme-eab-hmac-env",
+            "SQUIRREL_TEST_NO_SUCH_VARIABLE",
+        ],
+        1,
+    );
+    assert!(
+        out.contains("--acme-eab-hmac-env SQUIRREL_TEST_NO_SUCH_VARIABLE: the variable is not set"),
+        "{out}"
+    );
     // A CA that is not there: exit 1, naming it.
     let out = s.fails(
         &[
