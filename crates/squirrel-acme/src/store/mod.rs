@@ -75,24 +75,16 @@ pub trait Store: Send + Sync {
     /// What a request on an existing resource does first:
     /// [`spend_nonce_then_find_account`](Self::spend_nonce_then_find_account),
     /// then, when the nonce was fresh, the record `read` names (`None` for a
-    /// nonce already spent). By default the spend, then the read; a backend
-    /// may do both in one step (SQLite: in the writer's transaction).
+    /// nonce already spent), as the matching read method would return it.
+    /// One step (SQLite: inside the writer's transaction; PostgreSQL:
+    /// pipelined on one connection).
     async fn spend_nonce_then_read(
         &self,
         nonce: &str,
         expires: OffsetDateTime,
         account_id: Option<&str>,
         read: &Prefetch,
-    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)> {
-        let (fresh, account) = self
-            .spend_nonce_then_find_account(nonce, expires, account_id)
-            .await?;
-        let found = match fresh {
-            true => Some(read.read_from(self).await?),
-            false => None,
-        };
-        Ok((fresh, account, found))
-    }
+    ) -> StoreResult<(bool, Option<AccountRecord>, Option<Prefetched>)>;
 
     // Accounts (§7.3).
 
@@ -162,15 +154,9 @@ pub trait Store: Send + Sync {
     /// A challenge by id.
     async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>>;
     /// The authorization that challenge `challenge_id` belongs to, with its
-    /// challenges (that one among them); what a challenge request needs.
-    /// By default the challenge, then its authorization; a backend may read
-    /// both at once (SQLite: one statement, one read transaction, not two).
-    async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>> {
-        match self.challenge(challenge_id).await? {
-            Some(challenge) => self.authz(&challenge.authz_id).await,
-            None => Ok(None),
-        }
-    }
+    /// challenges (that one among them); what a challenge request needs, in
+    /// one statement.
+    async fn authz_of_challenge(&self, challenge_id: &str) -> StoreResult<Option<AuthzRecord>>;
     /// Challenges left `processing`: the server validates them again when
     /// it starts.
     async fn processing_challenges(&self) -> StoreResult<Vec<ChallengeRecord>>;

@@ -225,7 +225,7 @@ impl Store for PostgresStore {
         col(&row, 0)
     }
 
-    /// Pipelined on one pooled connection ([`reads::spend_then_read`]).
+    /// Pipelined on one pooled connection (`reads::spend_then_read`).
     async fn spend_nonce_then_find_account(
         &self,
         nonce: &str,
@@ -238,7 +238,7 @@ impl Store for PostgresStore {
         Ok((fresh, account))
     }
 
-    /// Pipelined on one pooled connection ([`reads::spend_then_read`]).
+    /// Pipelined on one pooled connection (`reads::spend_then_read`).
     async fn spend_nonce_then_read(
         &self,
         nonce: &str,

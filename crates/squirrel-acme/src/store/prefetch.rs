@@ -2,27 +2,26 @@
 //! (with its authorizations while its state follows theirs),
 //! authorization (by its id or one of its challenges') or certificate that
 //! its URL names. Named up front, it can be read in the same step as the
-//! spend ([`Store::spend_nonce_then_read`]): the SQLite store reads it
+//! spend ([`Store::spend_nonce_then_read`](super::Store::spend_nonce_then_read)): the SQLite store reads it
 //! inside the writer's transaction, which spares the request a read
 //! transaction of its own (its file-lock calls and its check of the page
 //! cache); most ACME requests read one such record.
 
-use super::{Store, StoreResult};
 use crate::model::{AuthzRecord, CertificateRecord, OrderRecord};
 
 /// What to read, by the id in the request's URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prefetch {
-    /// As [`Store::order`], and when the order
+    /// As [`Store::order`](super::Store::order), and when the order
     /// [follows its authorizations](OrderRecord::follows_its_authorizations),
-    /// as [`Store::authz`] for each of them: the order's state is derived
+    /// as [`Store::authz`](super::Store::authz) for each of them: the order's state is derived
     /// from theirs at every read.
     Order(String),
-    /// As [`Store::authz`].
+    /// As [`Store::authz`](super::Store::authz).
     Authz(String),
-    /// As [`Store::authz_of_challenge`].
+    /// As [`Store::authz_of_challenge`](super::Store::authz_of_challenge).
     AuthzOfChallenge(String),
-    /// As [`Store::certificate`].
+    /// As [`Store::certificate`](super::Store::certificate).
     Certificate(String),
 }
 
@@ -61,30 +60,6 @@ impl Prefetched {
             Prefetched::Certificate(found) => Some(found),
             _ => None,
         }
-    }
-}
-
-impl Prefetch {
-    /// Reads it with the store's read methods: the default way, for a
-    /// backend without a better one.
-    pub async fn read_from<S: Store + ?Sized>(&self, store: &S) -> StoreResult<Prefetched> {
-        Ok(match self {
-            Prefetch::Order(id) => {
-                let found = store.order(id).await?;
-                let mut authzs = Vec::new();
-                for id in authz_ids_to_read(found.as_ref()) {
-                    authzs.extend(store.authz(id).await?);
-                }
-                Prefetched::Order(found, authzs)
-            }
-            Prefetch::Authz(id) => Prefetched::Authz(store.authz(id).await?),
-            Prefetch::AuthzOfChallenge(id) => {
-                Prefetched::Authz(store.authz_of_challenge(id).await?)
-            }
-            Prefetch::Certificate(serial) => {
-                Prefetched::Certificate(store.certificate(serial).await?)
-            }
-        })
     }
 }
 
